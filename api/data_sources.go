@@ -1,0 +1,62 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"invoice-ingest/models"
+)
+
+type dataSourceRequest struct {
+	Name *string `json:"name"`
+}
+
+type dataSourceResponse struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toDataSourceResponse(s models.DataSource) dataSourceResponse {
+	return dataSourceResponse{ID: s.ID.String(), Name: s.Name, CreatedAt: s.CreatedAt.UTC()}
+}
+
+// createDataSource: 201 with a new source, 200 with the existing one of that name.
+func (s *Server) createDataSource(c *gin.Context) {
+	body, err := s.readBody(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	var req dataSourceRequest
+	if err := json.Unmarshal(body, &req); err != nil || req.Name == nil {
+		writeError(c, models.Errorf(models.EINVALID, `Body must be a JSON object with a string "name".`))
+		return
+	}
+	src, created, err := s.DB.CreateDataSource(c.Request.Context(), accountID(c), *req.Name)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	result(c, status, toDataSourceResponse(src))
+}
+
+func (s *Server) listDataSources(c *gin.Context) {
+	list, err := s.DB.ListDataSources(c.Request.Context(), accountID(c))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	out := make([]dataSourceResponse, len(list))
+	for i, src := range list {
+		out[i] = toDataSourceResponse(src)
+	}
+	result(c, http.StatusOK, gin.H{"count": len(out), "list": out})
+}

@@ -1,0 +1,61 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"invoice-ingest/models"
+)
+
+// statusOf is the one table from error codes to HTTP statuses.
+var statusOf = map[string]int{
+	models.EINVALID:      http.StatusBadRequest,
+	models.EUNAUTHORIZED: http.StatusUnauthorized,
+	models.EFORBIDDEN:    http.StatusForbidden,
+	models.ENOTFOUND:     http.StatusNotFound,
+	models.ECONFLICT:     http.StatusConflict,
+	models.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	models.EMEDIATYPE:    http.StatusUnsupportedMediaType,
+	models.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	models.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// retryAfterSeconds is what a 503 tells clients to wait.
+const retryAfterSeconds = "2"
+
+// problem is an RFC 9457 problem document.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+}
+
+// writeError answers the request with err as a problem document. Errors that are not *models.Error
+// are classified: an unreachable database is 503, anything else 500 and logged with the request id;
+// their text never reaches the client.
+func writeError(c *gin.Context, err error) {
+	code := models.ErrorCode(err)
+	msg := models.ErrorMessage(err)
+	if code == models.EINTERNAL && models.IsUnavailable(err) {
+		code, msg = models.EUNAVAILABLE, "The database is unavailable; retry later."
+	}
+	status := statusOf[code]
+	switch code {
+	case models.EINTERNAL:
+		logger(c).Error("internal error", slog.String("error", err.Error()))
+	case models.EUNAVAILABLE:
+		logger(c).Warn("database unavailable", slog.String("error", err.Error()))
+		c.Header("Retry-After", retryAfterSeconds)
+	}
+	c.Header("Content-Type", "application/problem+json")
+	c.AbortWithStatusJSON(status, problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: msg, Code: code})
+}
+
+// result writes the success envelope.
+func result(c *gin.Context, status int, v any) {
+	c.JSON(status, gin.H{"result": v})
+}

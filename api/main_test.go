@@ -1,0 +1,111 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"invoice-ingest/api"
+	"invoice-ingest/config"
+	"invoice-ingest/models"
+	"invoice-ingest/models/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// env is a running API over the package's database.
+type env struct {
+	t   *testing.T
+	db  *models.DB
+	srv *httptest.Server
+}
+
+func newEnv(t *testing.T, mutate ...func(*config.Config)) *env {
+	t.Helper()
+	db := dbtest.DB(t)
+	cfg, err := config.Load(func(string) string { return "" })
+	require.NoError(t, err)
+	cfg.RecalcWorkers = 0
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	s := &api.Server{DB: db, Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return &env{t: t, db: db, srv: srv}
+}
+
+// account creates an account and returns its key.
+func (e *env) account(name string) string {
+	e.t.Helper()
+	_, key, err := e.db.CreateAccount(context.Background(), name)
+	require.NoError(e.t, err)
+	return key
+}
+
+// response is what a call answered.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic value.
+func (r response) JSON(t *testing.T) map[string]any {
+	t.Helper()
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(r.Body, &v), string(r.Body))
+	return v
+}
+
+// do sends a request; body may be nil, a string (sent as is) or any value (sent as JSON).
+func (e *env) do(method, path, key string, body any, headers ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		require.NoError(e.t, err)
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	require.NoError(e.t, err)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(e.t, err)
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	require.NoError(e.t, err)
+	return response{Status: res.StatusCode, Header: res.Header, Body: out}
+}
+
+// requireProblem asserts an RFC 9457 error with status and code.
+func requireProblem(t *testing.T, r response, status int, code string) {
+	t.Helper()
+	require.Equal(t, status, r.Status, string(r.Body))
+	require.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
+	p := r.JSON(t)
+	require.Equal(t, code, p["code"])
+	require.Equal(t, float64(status), p["status"])
+	require.Equal(t, "about:blank", p["type"])
+	require.NotEmpty(t, p["title"])
+	require.NotEmpty(t, p["detail"])
+}

@@ -1,0 +1,41 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"invoice-ingest/config"
+	"invoice-ingest/models"
+)
+
+// Server holds what the handlers need.
+type Server struct {
+	DB     *models.DB
+	Config config.Config
+	Log    *slog.Logger
+}
+
+// Handler builds the router.
+func (s *Server) Handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(requestID(), accessLog(s.Log), recovery())
+	r.NoRoute(func(c *gin.Context) { writeError(c, models.Errorf(models.ENOTFOUND, "No such route.")) })
+	r.NoMethod(func(c *gin.Context) {
+		writeError(c, models.Errorf(models.EINVALID, "Method %s is not allowed here.", c.Request.Method))
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+
+	data := r.Group("/data", s.authenticate())
+	read := data.Group("", require(models.ScopeRead))
+	write := data.Group("", require(models.ScopeWrite))
+
+	read.GET("/data_sources", s.listDataSources)
+	write.POST("/data_sources", s.createDataSource)
+	return r
+}

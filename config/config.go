@@ -1,0 +1,94 @@
+// Package config loads the service's one Config from the environment, with defaults, and validates
+// it at start-up so a bad value stops the process with one line naming the variable.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// DefaultDatabaseURL is used when DATABASE_URL is unset.
+const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/invoice_ingest?sslmode=disable"
+
+// Config is everything the service reads from its environment.
+type Config struct {
+	DatabaseURL   string // DATABASE_URL
+	HTTPAddr      string // HTTP_ADDR
+	MaxRows       int    // INGEST_MAX_ROWS: most rows in one JSON request
+	MaxBodyBytes  int64  // INGEST_MAX_BODY_BYTES: largest request body
+	RecalcWorkers int    // RECALC_WORKERS: concurrent recalculation workers (0 = none)
+	LogLevel      slog.Level
+}
+
+// Load reads the environment through getenv (os.Getenv in production, a map in tests).
+func Load(getenv func(string) string) (Config, error) {
+	c := Config{
+		DatabaseURL:   DefaultDatabaseURL,
+		HTTPAddr:      "127.0.0.1:8080",
+		MaxRows:       10000,
+		MaxBodyBytes:  32 << 20,
+		RecalcWorkers: 2,
+		LogLevel:      slog.LevelInfo,
+	}
+	if v := getenv("DATABASE_URL"); v != "" {
+		cfg, err := pgx.ParseConfig(v)
+		if err != nil || cfg.Database == "" {
+			return c, fmt.Errorf("DATABASE_URL: must be a PostgreSQL URL naming a database, e.g. %s", DefaultDatabaseURL)
+		}
+		c.DatabaseURL = v
+	}
+	if v := getenv("HTTP_ADDR"); v != "" {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return c, fmt.Errorf("HTTP_ADDR: must be host:port, e.g. 127.0.0.1:8080 (got %q)", v)
+		}
+		c.HTTPAddr = v
+	}
+	var err error
+	if c.MaxRows, err = intVar(getenv, "INGEST_MAX_ROWS", c.MaxRows, 1); err != nil {
+		return c, err
+	}
+	maxBody, err := intVar(getenv, "INGEST_MAX_BODY_BYTES", int(c.MaxBodyBytes), 1024)
+	if err != nil {
+		return c, err
+	}
+	c.MaxBodyBytes = int64(maxBody)
+	if c.RecalcWorkers, err = intVar(getenv, "RECALC_WORKERS", c.RecalcWorkers, 0); err != nil {
+		return c, err
+	}
+	if v := getenv("LOG_LEVEL"); v != "" {
+		switch strings.ToLower(v) {
+		case "debug":
+			c.LogLevel = slog.LevelDebug
+		case "info":
+			c.LogLevel = slog.LevelInfo
+		case "warn":
+			c.LogLevel = slog.LevelWarn
+		case "error":
+			c.LogLevel = slog.LevelError
+		default:
+			return c, fmt.Errorf("LOG_LEVEL: must be debug, info, warn or error (got %q)", v)
+		}
+	}
+	return c, nil
+}
+
+// FromEnv loads the process environment.
+func FromEnv() (Config, error) { return Load(os.Getenv) }
+
+func intVar(getenv func(string) string, name string, def, min int) (int, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min {
+		return def, fmt.Errorf("%s: must be an integer >= %d (got %q)", name, min, v)
+	}
+	return n, nil
+}

@@ -1,0 +1,54 @@
+package config
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, DefaultDatabaseURL, c.DatabaseURL)
+	require.Equal(t, "127.0.0.1:8080", c.HTTPAddr)
+	require.Equal(t, 10000, c.MaxRows)
+	require.Equal(t, int64(33554432), c.MaxBodyBytes)
+	require.Equal(t, 2, c.RecalcWorkers)
+	require.Equal(t, slog.LevelInfo, c.LogLevel)
+}
+
+func TestOverrides(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(map[string]string{
+		"DATABASE_URL": "postgres://u@db:5433/x", "HTTP_ADDR": ":9000", "INGEST_MAX_ROWS": "5",
+		"INGEST_MAX_BODY_BYTES": "2048", "RECALC_WORKERS": "0", "LOG_LEVEL": "DEBUG",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "postgres://u@db:5433/x", c.DatabaseURL)
+	require.Equal(t, ":9000", c.HTTPAddr)
+	require.Equal(t, 5, c.MaxRows)
+	require.Equal(t, int64(2048), c.MaxBodyBytes)
+	require.Equal(t, 0, c.RecalcWorkers)
+	require.Equal(t, slog.LevelDebug, c.LogLevel)
+}
+
+func TestInvalidNamesTheVariable(t *testing.T) {
+	t.Parallel()
+	for name, value := range map[string]string{
+		"DATABASE_URL": "::nonsense", "HTTP_ADDR": "8080", "INGEST_MAX_ROWS": "0",
+		"INGEST_MAX_BODY_BYTES": "big", "RECALC_WORKERS": "-1", "LOG_LEVEL": "loud",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Load(env(map[string]string{name: value}))
+			require.Error(t, err)
+			require.True(t, strings.HasPrefix(err.Error(), name+": "), err.Error())
+			require.NotContains(t, err.Error(), "\n")
+		})
+	}
+}
