@@ -1,0 +1,222 @@
+package validation
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Length limits, in bytes of UTF-8: a byte limit also bounds the characters, whatever the
+// column type, and costs nothing to check.
+const (
+	maxIDBytes    = 255  // id, customer_id, plan_id, subscription_id, data_source
+	maxTextBytes  = 1000 // name, company
+	maxEmailBytes = 254  // the longest address an SMTP path can carry (RFC 5321)
+	maxShownBytes = 64   // of an offending value quoted in a message
+)
+
+// textState says what a JSON value is when a string is expected.
+type textState uint8
+
+const (
+	textAbsent    textState = iota // no member, null or "": the client gave nothing
+	textOK                         // a usable string
+	textNotString                  // a number, boolean, object or array
+	textUnclean                    // a string with invalid UTF-8 or a NUL, which PostgreSQL text cannot hold
+)
+
+// readText returns the content of the JSON value raw when it is a string. The content aliases raw
+// unless the string has escapes, so a caller converts it to string only when it keeps it.
+func readText(raw []byte) ([]byte, textState) {
+	if isAbsent(raw) {
+		return nil, textAbsent
+	}
+	if raw[0] != '"' {
+		return nil, textNotString
+	}
+	inner := raw[1 : len(raw)-1]
+	if len(inner) == 0 {
+		return nil, textAbsent
+	}
+	// Escapes are ASCII, so the UTF-8 check of the raw text holds for the decoded text too;
+	// checking first also stops the decoder below from silently replacing bad bytes.
+	if !utf8.Valid(inner) {
+		return nil, textUnclean
+	}
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return inner, textOK
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return nil, textNotString
+	}
+	if s == "" {
+		return nil, textAbsent
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return nil, textUnclean
+	}
+	return []byte(s), textOK
+}
+
+// isAbsent reports whether raw stands for "not given": no member at all, or null.
+func isAbsent(raw []byte) bool {
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+// identifier reads an id-like field (1 to 255 bytes). missing is the message for an absent value;
+// "" makes the field optional. It returns "" when the field is absent or broken.
+func (e *rowErrors) identifier(raw []byte, field, missing string) string {
+	return e.text(raw, field, missing, maxIDBytes, " must be a string of 1 to 255 bytes")
+}
+
+// freeText reads a free-text field of at most 1000 bytes, optional when missing is "".
+func (e *rowErrors) freeText(raw []byte, field, missing string) string {
+	return e.text(raw, field, missing, maxTextBytes, " must be a string of at most 1000 bytes")
+}
+
+// text reads a string field of at most limit bytes; shapeRule completes the message of a value
+// that is not such a string.
+func (e *rowErrors) text(raw []byte, field, missing string, limit int, shapeRule string) string {
+	b, state := readText(raw)
+	switch state {
+	case textAbsent:
+		if missing != "" {
+			e.required(field, missing)
+		}
+	case textOK:
+		if len(b) <= limit {
+			return string(b)
+		}
+		e.invalid(field, field+shapeRule)
+	case textNotString:
+		e.invalid(field, field+shapeRule)
+	case textUnclean:
+		e.invalid(field, field+" must be valid UTF-8 without NUL characters")
+	}
+	return ""
+}
+
+// oneOf reads a field whose value is one of values, matched in any ASCII case and returned as
+// the listed spelling (so no string is allocated). It returns "" when absent or broken.
+func (e *rowErrors) oneOf(raw []byte, field, missing string, values []string, list string) string {
+	b, state := readText(raw)
+	if state == textAbsent {
+		if missing != "" {
+			e.required(field, missing)
+		}
+		return ""
+	}
+	if state == textOK {
+		for _, v := range values {
+			if equalFoldASCII(b, v) {
+				return v
+			}
+		}
+	}
+	e.invalid(field, "Invalid "+field+" "+shown(raw)+": must be one of "+list)
+	return ""
+}
+
+// equalFoldASCII reports whether b equals s, ignoring the case of ASCII letters.
+func equalFoldASCII(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		if upperASCII(b[i]) != upperASCII(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func upperASCII(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
+}
+
+// timestamp reads a required timestamp field (SPEC section 3): RFC 3339 with any offset, or a bare
+// YYYY-MM-DD meaning midnight UTC. ok is false when the field is absent or broken.
+func (e *rowErrors) timestamp(raw []byte, field string) (t time.Time, ok bool) {
+	b, state := readText(raw)
+	switch state {
+	case textAbsent:
+		e.required(field, "Missing "+field)
+		return time.Time{}, false
+	case textOK:
+		if t, ok := parseTimestamp(b); ok {
+			return t, true
+		}
+	}
+	e.invalid(field, "Invalid "+field+" "+shown(raw)+": must be an RFC 3339 timestamp or YYYY-MM-DD")
+	return time.Time{}, false
+}
+
+// parseTimestamp parses b as time.RFC3339Nano or time.DateOnly. RFC 3339 allows a lower-case
+// "t" and "z", which the time package refuses, so they are upper-cased in a stack copy first.
+// The result is UTC, truncated to the microsecond PostgreSQL stores, so a re-sent row compares
+// equal to the stored one; its year must be 1 to 9999, the range RFC 3339 output can write.
+func parseTimestamp(b []byte) (time.Time, bool) {
+	var buf [64]byte
+	if len(b) > len(buf) {
+		return time.Time{}, false
+	}
+	n := copy(buf[:], b)
+	var t time.Time
+	var err error
+	if n == len(time.DateOnly) {
+		t, err = time.Parse(time.DateOnly, string(buf[:n]))
+	} else {
+		for i, c := range buf[:n] {
+			if c == 't' || c == 'z' {
+				buf[i] = c - ('a' - 'A')
+			}
+		}
+		t, err = time.Parse(time.RFC3339Nano, string(buf[:n]))
+	}
+	if err != nil {
+		return time.Time{}, false
+	}
+	t = t.UTC().Truncate(time.Microsecond)
+	if y := t.Year(); y < 1 || y > 9999 {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// integer reads raw as a JSON integer literal that fits an int64. A fraction (1.5, 1.0), an
+// exponent (1e2), a string ("100") or any other JSON type is refused: SPEC wants a JSON integer,
+// and a decoder into json.Number would have taken the string.
+func integer(raw []byte) (int64, bool) {
+	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(raw), 10, 64)
+	return n, err == nil
+}
+
+// shown quotes an offending value for a message: a string's content, or any other value's JSON
+// text, cut to 64 bytes so that a huge value does not make a huge message.
+func shown(raw []byte) string {
+	v := raw
+	if len(raw) >= 2 && raw[0] == '"' {
+		v = raw[1 : len(raw)-1]
+		if b, state := readText(raw); state == textOK {
+			v = b
+		}
+	}
+	if len(v) <= maxShownBytes {
+		return strconv.Quote(string(v))
+	}
+	cut := maxShownBytes
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return strconv.Quote(string(v[:cut]) + "…")
+}
