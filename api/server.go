@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"invoice-ingest/config"
+	"invoice-ingest/ingest"
 	"invoice-ingest/models"
 )
 
@@ -15,13 +16,19 @@ type Server struct {
 	DB     *models.DB
 	Config config.Config
 	Log    *slog.Logger
+	// Ingest runs the write path; a Service over DB when nil.
+	Ingest *ingest.Service
 }
 
 // Handler builds the router.
 func (s *Server) Handler() http.Handler {
+	if s.Ingest == nil {
+		s.Ingest = &ingest.Service{DB: s.DB}
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	r.UseRawPath = true // client ids may contain "/" (sent as %2F)
 	r.Use(requestID(), accessLog(s.Log), recovery())
 	r.NoRoute(func(c *gin.Context) { writeError(c, models.Errorf(models.ENOTFOUND, "No such route.")) })
 	r.NoMethod(func(c *gin.Context) {
@@ -37,5 +44,7 @@ func (s *Server) Handler() http.Handler {
 
 	read.GET("/data_sources", s.listDataSources)
 	write.POST("/data_sources", s.createDataSource)
+	s.readRoutes(read)
+	s.writeRoutes(write)
 	return r
 }

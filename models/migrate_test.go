@@ -88,7 +88,7 @@ func TestEnsureDatabaseCreatesMissing(t *testing.T) {
 	admin, err := models.Open(ctx, dbtest.ServerURL())
 	require.NoError(t, err)
 	defer admin.Close()
-	require.NoError(t, admin.Gorm.Exec(`DROP DATABASE "` + name + `" WITH (FORCE)`).Error)
+	require.NoError(t, admin.Gorm.Exec(`DROP DATABASE "`+name+`" WITH (FORCE)`).Error)
 	require.NoError(t, models.EnsureDatabase(ctx, url))
 	require.NoError(t, models.EnsureDatabase(ctx, url))
 	db, err = models.Open(ctx, url)

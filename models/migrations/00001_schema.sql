@@ -113,6 +113,24 @@ CREATE TABLE recalc_queue (
 );
 CREATE INDEX recalc_queue_due ON recalc_queue (run_at);
 
+-- An invoice moved to another customer changes the previous customer's metrics too. RETURNING
+-- cannot see a row's old values (before PostgreSQL 18), so this trigger queues the previous customer
+-- in the same transaction; WHEN keeps it free for every other update.
+-- +goose StatementBegin
+CREATE FUNCTION recalc_queue_previous_customer() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO recalc_queue (account_id, source_id, customer_id)
+    VALUES (OLD.account_id, OLD.source_id, OLD.customer_id)
+    ON CONFLICT (account_id, source_id, customer_id)
+    DO UPDATE SET version = recalc_queue.version + 1, run_at = now(), updated_at = now();
+    RETURN NULL;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER invoices_customer_moved AFTER UPDATE OF customer_id ON invoices
+    FOR EACH ROW WHEN (OLD.customer_id IS DISTINCT FROM NEW.customer_id)
+    EXECUTE FUNCTION recalc_queue_previous_customer();
+
 -- Computed metrics, one row per customer and currency.
 CREATE TABLE customer_metrics (
     account_id       uuid        NOT NULL,
@@ -143,6 +161,8 @@ CREATE INDEX customer_metric_schedule_due ON customer_metric_schedule (next_chan
 -- +goose Down
 DROP TABLE customer_metric_schedule;
 DROP TABLE customer_metrics;
+DROP TRIGGER invoices_customer_moved ON invoices;
+DROP FUNCTION recalc_queue_previous_customer();
 DROP TABLE recalc_queue;
 DROP TABLE invoices;
 DROP TABLE plans;

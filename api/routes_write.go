@@ -1,0 +1,10 @@
+package api
+
+import "github.com/gin-gonic/gin"
+
+// writeRoutes registers the routes that need the data:write scope.
+func (s *Server) writeRoutes(r *gin.RouterGroup) {
+	r.POST("/customers", s.upsert(s.Ingest.Customers))
+	r.POST("/plans", s.upsert(s.Ingest.Plans))
+	r.POST("/invoices", s.upsert(s.Ingest.Invoices))
+}

@@ -1,0 +1,319 @@
+package ingest
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"invoice-ingest/models"
+	"invoice-ingest/recalc"
+	"invoice-ingest/validation"
+)
+
+// kind tells the pipeline what differs between customers, plans and invoices.
+type kind[R any] struct {
+	noun  string // "invoice", as messages name the entity
+	table string
+	// archived is the SQL expression telling whether a stored row is archived.
+	archived string
+	parse    func(json.RawMessage) (R, []validation.FieldError)
+	// ident returns the row's id and data source reference as the client gave them.
+	ident func(*R) (id, source string)
+	hash  func(*R) []byte
+	// check adds the errors of references other than the data source (customers, plans) to rows
+	// of one source; nil for kinds without such references.
+	check func(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, rows []*row[R]) error
+	// write upserts rows of one source, sorted by id, and returns, by id, whether each row was
+	// inserted (true) or updated (false); a row left out was found identical and not written.
+	write func(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, now time.Time, rows []*row[R]) (map[string]bool, error)
+	// customer returns the customer whose metrics a written row changes; nil for kinds that
+	// change no metrics.
+	customer func(*R) string
+}
+
+// row is one request row on its way through the pipeline.
+type row[R any] struct {
+	index     int
+	val       R
+	id        string
+	sourceRef string
+	source    uuid.UUID
+	parseErrs []validation.FieldError // what validation found; kept for retries
+	errs      []validation.FieldError // parseErrs plus what the database found
+	hash      []byte
+	status    Status
+}
+
+// sourceGroup is the valid rows of one data source, sorted by id.
+type sourceGroup[R any] struct {
+	source uuid.UUID
+	rows   []*row[R]
+}
+
+// run is the whole pipeline for one batch, in one transaction.
+func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, raws []json.RawMessage, opt Options) ([]Result, error) {
+	rows := make([]row[R], len(raws))
+	for i, raw := range raws {
+		v, errs := k.parse(raw)
+		rows[i] = row[R]{index: i, val: v, parseErrs: errs}
+		rows[i].id, rows[i].sourceRef = k.ident(&rows[i].val)
+	}
+	now := s.now()
+	err := s.inTx(ctx, opt.DryRun, func(tx *gorm.DB, sqlTx *sql.Tx) error {
+		for i := range rows { // a retried transaction starts over from what validation found
+			rows[i].errs, rows[i].status = slices.Clone(rows[i].parseErrs), ""
+		}
+		if err := resolveSources(tx, account, rows); err != nil {
+			return err
+		}
+		markDuplicates(k.noun, rows)
+		var queue []recalc.CustomerKey
+		for _, g := range groupBySource(rows) {
+			if err := upsertGroup(ctx, s, sqlTx, k, account, now, g, opt); err != nil {
+				return err
+			}
+			if k.customer != nil && !opt.DryRun {
+				for _, r := range g.rows {
+					if r.status == Inserted || r.status == Updated {
+						queue = append(queue, recalc.CustomerKey{AccountID: account, SourceID: g.source, CustomerID: k.customer(&r.val)})
+					}
+				}
+			}
+		}
+		return recalc.Enqueue(ctx, sqlTx, queue)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results(rows), nil
+}
+
+// upsertGroup checks the group's other references, decides each row's status against the stored
+// content hashes and writes the rows that differ, one statement per chunk. Rows that turn out to
+// have errors are dropped from g.rows.
+func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R], account uuid.UUID, now time.Time, g *sourceGroup[R], opt Options) error {
+	if k.check != nil {
+		if err := k.check(ctx, tx, account, g.source, g.rows); err != nil {
+			return err
+		}
+		g.rows = slices.DeleteFunc(g.rows, func(r *row[R]) bool { return len(r.errs) > 0 })
+	}
+	ids := make([]string, len(g.rows))
+	for i, r := range g.rows {
+		ids[i] = r.id
+		r.hash = k.hash(&r.val)
+	}
+	stored, err := loadStored(ctx, tx, k.table, k.archived, account, g.source, ids)
+	if err != nil {
+		return err
+	}
+	changed := make([]*row[R], 0, len(g.rows))
+	for _, r := range g.rows {
+		st, ok := stored[r.id]
+		switch {
+		case !ok:
+			r.status = Inserted
+		case bytes.Equal(st.hash, r.hash) && !st.archived:
+			r.status = Unchanged
+			continue
+		default:
+			r.status = Updated
+		}
+		changed = append(changed, r)
+	}
+	if opt.DryRun {
+		return nil
+	}
+	// The statuses above were read without locks; the upsert's RETURNING decides under lock, so a
+	// concurrent writer can only turn a row into "unchanged" (it wrote the same content first) or
+	// an expected insert into an update.
+	for chunk := range slices.Chunk(changed, s.chunkSize()) {
+		written, err := k.write(ctx, tx, account, g.source, now, chunk)
+		if err != nil {
+			return fmt.Errorf("upsert %ss: %w", k.noun, err)
+		}
+		for _, r := range chunk {
+			inserted, ok := written[r.id]
+			switch {
+			case !ok:
+				r.status = Unchanged
+			case inserted:
+				r.status = Inserted
+			default:
+				r.status = Updated
+			}
+		}
+	}
+	return nil
+}
+
+// storedRow is what the pipeline needs of a stored row to tell "unchanged".
+type storedRow struct {
+	hash     []byte
+	archived bool
+}
+
+// loadStored reads the content hashes of the given ids of one source, in one query.
+func loadStored(ctx context.Context, tx *sql.Tx, table, archived string, account, source uuid.UUID, ids []string) (map[string]storedRow, error) {
+	out := make(map[string]storedRow, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	q := `SELECT id, content_hash, ` + archived + ` FROM ` + table +
+		` WHERE account_id = $1 AND source_id = $2 AND id = ANY($3::text[])`
+	rs, err := tx.QueryContext(ctx, q, account, source, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read stored %s: %w", table, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id string
+		var st storedRow
+		if err := rs.Scan(&id, &st.hash, &st.archived); err != nil {
+			return nil, fmt.Errorf("read stored %s: %w", table, err)
+		}
+		out[id] = st
+	}
+	return out, rs.Err()
+}
+
+// existing returns which of ids exist in table for one source, in one query.
+func existing(ctx context.Context, tx *sql.Tx, table string, account, source uuid.UUID, ids []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rs, err := tx.QueryContext(ctx, `SELECT id FROM `+table+` WHERE account_id = $1 AND source_id = $2 AND id = ANY($3::text[])`,
+		account, source, ids)
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", table, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rs.Err()
+}
+
+// writtenIDs reads the RETURNING id, inserted rows of an upsert.
+func writtenIDs(rs *sql.Rows, n int) (map[string]bool, error) {
+	defer rs.Close()
+	out := make(map[string]bool, n)
+	for rs.Next() {
+		var id string
+		var inserted bool
+		if err := rs.Scan(&id, &inserted); err != nil {
+			return nil, err
+		}
+		out[id] = inserted
+	}
+	return out, rs.Err()
+}
+
+// resolveSources looks up every row's data source in one query and marks unknown ones.
+func resolveSources[R any](tx *gorm.DB, account uuid.UUID, rows []row[R]) error {
+	refs := make([]string, 0, 1)
+	seen := make(map[string]bool)
+	for i := range rows {
+		if ref := rows[i].sourceRef; ref != "" && !seen[ref] {
+			seen[ref] = true
+			refs = append(refs, ref)
+		}
+	}
+	found, err := models.ResolveDataSources(tx, account, refs)
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		r := &rows[i]
+		if r.sourceRef == "" {
+			continue
+		}
+		if src, ok := found[r.sourceRef]; ok {
+			r.source = src.ID
+		} else {
+			r.errs = append(r.errs, validation.FieldError{Field: "data_source", Code: validation.CodeNotFound,
+				Message: fmt.Sprintf("Data source %s does not exist", r.sourceRef)})
+		}
+	}
+	return nil
+}
+
+// markDuplicates makes every later occurrence of an (id, data source) in the request an error:
+// the first one is processed. PostgreSQL would otherwise refuse the whole statement ("cannot
+// affect row a second time").
+func markDuplicates[R any](noun string, rows []row[R]) {
+	type key struct {
+		source uuid.UUID
+		ref    string // the raw reference when it did not resolve
+		id     string
+	}
+	first := make(map[key]int, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		if r.id == "" {
+			continue
+		}
+		k := key{source: r.source, id: r.id}
+		if r.source == uuid.Nil {
+			k.ref = r.sourceRef
+		}
+		if at, ok := first[k]; ok {
+			r.errs = append(r.errs, validation.FieldError{Field: "id", Code: validation.CodeDuplicate,
+				Message: fmt.Sprintf("Duplicate %s ID %s in this request (first at index %d)", noun, r.id, at)})
+			continue
+		}
+		first[k] = i
+	}
+}
+
+// groupBySource returns the rows without errors, grouped by source and sorted by (source, id), so
+// that every transaction locks rows in one global order and overlapping batches cannot deadlock.
+func groupBySource[R any](rows []row[R]) []*sourceGroup[R] {
+	var valid []*row[R]
+	for i := range rows {
+		if len(rows[i].errs) == 0 {
+			valid = append(valid, &rows[i])
+		}
+	}
+	slices.SortFunc(valid, func(a, b *row[R]) int {
+		if c := bytes.Compare(a.source[:], b.source[:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	var groups []*sourceGroup[R]
+	for _, r := range valid {
+		if len(groups) == 0 || groups[len(groups)-1].source != r.source {
+			groups = append(groups, &sourceGroup[R]{source: r.source})
+		}
+		g := groups[len(groups)-1]
+		g.rows = append(g.rows, r)
+	}
+	return groups
+}
+
+// results turns rows into the response, in request order.
+func results[R any](rows []row[R]) []Result {
+	out := make([]Result, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		out[i] = Result{Index: r.index, ID: r.id, Status: r.status, Errors: r.errs}
+		if len(r.errs) > 0 {
+			out[i].Status = Failed
+		}
+	}
+	return out
+}

@@ -1,0 +1,83 @@
+package models
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"time"
+)
+
+// Page asks for one page of a list: at most Limit rows (0 means DefaultPageLimit) after the row
+// that Cursor names ("" is the first page).
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
+// Bounds of Page.Limit.
+const (
+	DefaultPageLimit = 100
+	MaxPageLimit     = 1000
+)
+
+// limit returns the page size, or an EINVALID error when it is out of range.
+func (p Page) limit() (int, error) {
+	switch {
+	case p.Limit == 0:
+		return DefaultPageLimit, nil
+	case p.Limit < 1 || p.Limit > MaxPageLimit:
+		return 0, Errorf(EINVALID, "limit must be an integer from 1 to %d.", MaxPageLimit)
+	}
+	return p.Limit, nil
+}
+
+// cursor is the position after which the next page starts: the sort key of the last row the
+// client saw. Encoded as base64url JSON; opaque to clients, who must not build one themselves.
+// D (microseconds since the Unix epoch, PostgreSQL's own precision) is set for invoices only,
+// which are sorted by date first.
+type cursor struct {
+	D *int64 `json:"d,omitempty"`
+	I string `json:"i"`
+}
+
+// errBadCursor is what any cursor that does not decode answers.
+func errBadCursor() error { return Errorf(EINVALID, "Invalid cursor.") }
+
+// maxCursorLen bounds what is decoded: ids are at most 255 characters.
+const maxCursorLen = 2048
+
+func encodeCursor(c cursor) string {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err) // a struct of an int and a string always marshals
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor decodes s, which must carry a date exactly when withDate is set (so a customer's
+// cursor does not pass for an invoice's).
+func decodeCursor(s string, withDate bool) (cursor, error) {
+	if len(s) > maxCursorLen {
+		return cursor{}, errBadCursor()
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, errBadCursor()
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var c cursor
+	if err := dec.Decode(&c); err != nil || dec.More() || c.I == "" || (c.D != nil) != withDate {
+		return cursor{}, errBadCursor()
+	}
+	return c, nil
+}
+
+// invoiceCursor names the position just after inv in date DESC, id ASC order.
+func invoiceCursor(inv Invoice) string {
+	d := inv.Date.UnixMicro()
+	return encodeCursor(cursor{D: &d, I: inv.ID})
+}
+
+// cursorDate returns the date of an invoice cursor.
+func (c cursor) date() time.Time { return time.UnixMicro(*c.D).UTC() }

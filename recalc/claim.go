@@ -1,0 +1,153 @@
+package recalc
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// item is one claimed customer with the queue version the claim saw. The version is what write-back
+// compares against: a different one means a write landed while the customer was being computed.
+type item struct {
+	key     CustomerKey
+	version int64
+}
+
+// claim is a batch of queue rows this pool holds. token is what their locked_by says: unique per
+// claim, so that even two claims of one pool never mistake each other's rows for their own.
+type claim struct {
+	token string
+	items []item // sorted by compareKeys
+}
+
+// claimSQL takes up to $3 due, unclaimed (or expired) customers, oldest run_at first, and marks
+// them held by $1 for the lease $2 (microseconds). It runs as its own transaction and commits at
+// once: the claim is the lease columns, not a row lock, so ingest's Enqueue never waits behind a
+// computation. SKIP LOCKED makes concurrent claimers take disjoint rows without waiting, and skips
+// rows an ingest transaction is bumping right now (they are claimed on a later poll).
+//
+// Due and expired are judged by the database's clock, the one clock every process shares.
+const claimSQL = `
+UPDATE recalc_queue q
+SET locked_until = now() + $2::bigint * interval '1 microsecond', locked_by = $1
+FROM (
+    SELECT account_id, source_id, customer_id FROM recalc_queue
+    WHERE run_at <= now() AND (locked_until IS NULL OR locked_until < now())
+    ORDER BY run_at
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+) c
+WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
+RETURNING q.account_id, q.source_id, q.customer_id, q.version`
+
+// claim takes the next batch; an empty claim when nothing is due.
+func (p *Pool) claim(ctx context.Context) (*claim, error) {
+	c := &claim{token: fmt.Sprintf("%s#%d", p.cfg.WorkerID, p.seq.Add(1))}
+	rows, err := p.db.SQL.QueryContext(ctx, claimSQL, c.token, p.cfg.Lease.Microseconds(), p.cfg.BatchSize)
+	if err != nil {
+		return nil, fmt.Errorf("claim recalculations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var it item
+		if err := rows.Scan(&it.key.AccountID, &it.key.SourceID, &it.key.CustomerID, &it.version); err != nil {
+			return nil, fmt.Errorf("scan claim: %w", err)
+		}
+		c.items = append(c.items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim recalculations: %w", err)
+	}
+	// Every later statement on these rows locks them in key order (see compareKeys).
+	slices.SortFunc(c.items, func(a, b item) int { return compareKeys(a.key, b.key) })
+	return c, nil
+}
+
+// keysOf returns the keys of items, in their order.
+func keysOf(items []item) []CustomerKey {
+	keys := make([]CustomerKey, len(items))
+	for i, it := range items {
+		keys[i] = it.key
+	}
+	return keys
+}
+
+// ownedSQL selects, among the keys $1..$3, the rows still held by claim $4, and locks them in key
+// order. Statements that follow it in the same transaction find their rows locked already, so they
+// cannot deadlock with an ingest transaction bumping several of them (Enqueue locks in the same
+// order). A row no longer held by us (lease expired and taken by another worker, or finished by it)
+// is neither returned nor locked.
+var ownedSQL = `
+SELECT c.n, q.version
+FROM unnest($1::uuid[], $2::uuid[], $3::text[]) WITH ORDINALITY AS c(account_id, source_id, customer_id, n)
+JOIN recalc_queue q ON q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
+WHERE q.locked_by = $4
+ORDER BY ` + keyOrder("q") + `
+FOR UPDATE OF q`
+
+// releaseSQL gives back, without counting an attempt, the rows among $1..$3 still held by claim
+// $4, so any worker may take them at once. The rows are locked in key order first.
+var releaseSQL = `
+UPDATE recalc_queue q SET locked_until = NULL, locked_by = NULL
+FROM (
+    SELECT q.account_id, q.source_id, q.customer_id
+    FROM recalc_queue q
+    JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(account_id, source_id, customer_id)
+      ON q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
+    WHERE q.locked_by = $4
+    ORDER BY ` + keyOrder("q") + `
+    FOR UPDATE OF q
+) l
+WHERE q.account_id = l.account_id AND q.source_id = l.source_id AND q.customer_id = l.customer_id`
+
+// release gives back what is left of claim c: the rows it still holds, whatever part of the batch
+// was finished (deleted), failed or released already.
+func (p *Pool) release(ctx context.Context, c *claim) error {
+	a := arraysOf(keysOf(c.items))
+	if _, err := p.db.SQL.ExecContext(ctx, releaseSQL, a.accounts, a.sources, a.customers, c.token); err != nil {
+		return fmt.Errorf("release claim: %w", err)
+	}
+	return nil
+}
+
+// extendSQL pushes the lease of the rows still held by claim $4 to now() + $5 microseconds. SKIP
+// LOCKED: a row an ingest transaction (or our own write-back) holds is skipped rather than waited
+// for; the next heartbeat catches it, well before the lease ends.
+var extendSQL = `
+UPDATE recalc_queue q SET locked_until = now() + $5::bigint * interval '1 microsecond'
+FROM (
+    SELECT q.account_id, q.source_id, q.customer_id
+    FROM recalc_queue q
+    JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(account_id, source_id, customer_id)
+      ON q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
+    WHERE q.locked_by = $4
+    FOR UPDATE OF q SKIP LOCKED
+) l
+WHERE q.account_id = l.account_id AND q.source_id = l.source_id AND q.customer_id = l.customer_id`
+
+// keepLease extends claim c's lease every third of a lease until the returned stop is called, so a
+// batch slower than the lease (a slow database, a huge customer) is not taken over and computed
+// twice. A worker that dies stops extending, and its claims expire after at most one lease.
+func (p *Pool) keepLease(ctx context.Context, c *claim) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(p.cfg.Lease / 3)
+		defer tick.Stop()
+		a := arraysOf(keysOf(c.items))
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			_, err := p.db.SQL.ExecContext(ctx, extendSQL, a.accounts, a.sources, a.customers, c.token, p.cfg.Lease.Microseconds())
+			if err != nil && ctx.Err() == nil {
+				p.cfg.Log.Warn("recalc: extend lease", "err", err, "claim", c.token)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}

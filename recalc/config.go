@@ -1,0 +1,80 @@
+package recalc
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"invoice-ingest/models"
+)
+
+// Config tunes a Pool. Zero values get defaults.
+type Config struct {
+	Workers       int              // concurrent workers (claim loops); default 2
+	BatchSize     int              // customers claimed at once; default 500
+	Lease         time.Duration    // how long a claim lasts before another worker may take it; default 1 min
+	PollInterval  time.Duration    // idle wait between polls when nothing is due; default 200ms
+	SweepInterval time.Duration    // how often the sweep runs; default 1 min
+	MaxBackoff    time.Duration    // cap of the retry backoff; default 10 min
+	Now           func() time.Time // injected clock; default models.Now
+	Log           *slog.Logger     // default slog.Default()
+	WorkerID      string           // who holds claims (locked_by); default hostname-pid-random
+}
+
+// Defaults of Config.
+const (
+	DefaultWorkers       = 2
+	DefaultBatchSize     = 500
+	DefaultLease         = time.Minute
+	DefaultPollInterval  = 200 * time.Millisecond
+	DefaultSweepInterval = time.Minute
+	DefaultMaxBackoff    = 10 * time.Minute
+)
+
+// withDefaults fills the zero fields of c.
+func (c Config) withDefaults() Config {
+	if c.Workers <= 0 {
+		c.Workers = DefaultWorkers
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.Lease <= 0 {
+		c.Lease = DefaultLease
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.SweepInterval <= 0 {
+		c.SweepInterval = DefaultSweepInterval
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = DefaultMaxBackoff
+	}
+	if c.Now == nil {
+		c.Now = models.Now
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.WorkerID == "" {
+		c.WorkerID = defaultWorkerID()
+	}
+	return c
+}
+
+// defaultWorkerID names this process in locked_by, so an operator looking at the queue can tell
+// which host holds a claim; the random part tells apart two pools of one process, or a restarted
+// process that got the same pid.
+func defaultWorkerID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown"
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}

@@ -1,0 +1,173 @@
+package recalc
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"invoice-ingest/models/dbtest"
+)
+
+// Enqueue tests share the package database: no worker ever runs on it, and each test uses
+// accounts of its own.
+
+func TestEnqueueCoalescesWrites(t *testing.T) {
+	t.Parallel()
+	db := dbtest.DB(t)
+	key := CustomerKey{AccountID: uuid.New(), SourceID: uuid.New(), CustomerID: "cus_1"}
+	// 1000 committed transactions, from several goroutines at once, as concurrent ingest requests.
+	const writers, each = 8, 125
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for range each {
+				enqueue(t, db, key)
+			}
+		})
+	}
+	wg.Wait()
+	row, ok := queued(t, db, key)
+	require.True(t, ok)
+	assert.EqualValues(t, writers*each, row.version)
+	assert.Equal(t, 1, count(t, db, `SELECT count(*) FROM recalc_queue WHERE account_id = $1`, key.AccountID.String()))
+}
+
+func TestEnqueueRollbackQueuesNothing(t *testing.T) {
+	t.Parallel()
+	db := dbtest.DB(t)
+	ctx := context.Background()
+	key := CustomerKey{AccountID: uuid.New(), SourceID: uuid.New(), CustomerID: "cus_1"}
+	tx, err := db.SQL.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	require.NoError(t, Enqueue(ctx, tx, []CustomerKey{key}))
+	require.NoError(t, tx.Rollback())
+	_, ok := queued(t, db, key)
+	assert.False(t, ok)
+}
+
+func TestEnqueueKeys(t *testing.T) {
+	t.Parallel()
+	db := dbtest.DB(t)
+	a, b, src := uuid.New(), uuid.New(), uuid.New()
+	tests := []struct {
+		name  string
+		calls [][]CustomerKey
+		want  map[CustomerKey]int64 // versions
+	}{
+		{
+			name: "same source and customer ids in two accounts are two customers",
+			calls: [][]CustomerKey{{
+				{AccountID: a, SourceID: src, CustomerID: "cus_x"},
+				{AccountID: b, SourceID: src, CustomerID: "cus_x"},
+			}},
+			want: map[CustomerKey]int64{
+				{AccountID: a, SourceID: src, CustomerID: "cus_x"}: 1,
+				{AccountID: b, SourceID: src, CustomerID: "cus_x"}: 1,
+			},
+		},
+		{
+			name: "duplicates in one call count once",
+			calls: [][]CustomerKey{{
+				{AccountID: a, SourceID: src, CustomerID: "cus_d"},
+				{AccountID: a, SourceID: src, CustomerID: "cus_c"},
+				{AccountID: a, SourceID: src, CustomerID: "cus_d"},
+			}},
+			want: map[CustomerKey]int64{
+				{AccountID: a, SourceID: src, CustomerID: "cus_d"}: 1,
+				{AccountID: a, SourceID: src, CustomerID: "cus_c"}: 1,
+			},
+		},
+		{
+			name: "a second call bumps only its customers",
+			calls: [][]CustomerKey{
+				{{AccountID: a, SourceID: src, CustomerID: "cus_e"}, {AccountID: a, SourceID: src, CustomerID: "cus_f"}},
+				{{AccountID: a, SourceID: src, CustomerID: "cus_f"}},
+			},
+			want: map[CustomerKey]int64{
+				{AccountID: a, SourceID: src, CustomerID: "cus_e"}: 1,
+				{AccountID: a, SourceID: src, CustomerID: "cus_f"}: 2,
+			},
+		},
+		{
+			name:  "non-ASCII and case-different ids are distinct customers",
+			calls: [][]CustomerKey{{{AccountID: a, SourceID: src, CustomerID: "Zoë"}, {AccountID: a, SourceID: src, CustomerID: "zoë"}}},
+			want: map[CustomerKey]int64{
+				{AccountID: a, SourceID: src, CustomerID: "Zoë"}: 1,
+				{AccountID: a, SourceID: src, CustomerID: "zoë"}: 1,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, keys := range tt.calls {
+				enqueue(t, db, keys...)
+			}
+			for key, version := range tt.want {
+				row, ok := queued(t, db, key)
+				require.True(t, ok, "%v queued", key)
+				assert.Equal(t, version, row.version, "%v", key)
+			}
+		})
+	}
+}
+
+func TestEnqueueDoesNotReorderCallersKeys(t *testing.T) {
+	t.Parallel()
+	db := dbtest.DB(t)
+	acc, src := uuid.New(), uuid.New()
+	keys := []CustomerKey{{acc, src, "b"}, {acc, src, "a"}, {acc, src, "b"}}
+	want := append([]CustomerKey(nil), keys...)
+	enqueue(t, db, keys...)
+	assert.Equal(t, want, keys)
+}
+
+// failingExecer fails the test if Enqueue runs any statement.
+type failingExecer struct{ t *testing.T }
+
+func (f failingExecer) ExecContext(context.Context, string, ...any) (sql.Result, error) {
+	f.t.Error("Enqueue ran a statement for no keys")
+	return nil, errors.New("unexpected")
+}
+
+func TestEnqueueNoKeysRunsNoStatement(t *testing.T) {
+	t.Parallel()
+	require.NoError(t, Enqueue(context.Background(), failingExecer{t}, nil))
+	require.NoError(t, Enqueue(context.Background(), failingExecer{t}, []CustomerKey{}))
+}
+
+func TestSortedUniqueMatchesPostgresOrder(t *testing.T) {
+	t.Parallel()
+	db := dbtest.DB(t)
+	// The deadlock argument needs Go's key order and ORDER BY ... COLLATE "C" to agree.
+	var keys []CustomerKey
+	ids := []string{"a", "B", "b", "Zoë", "zoë", "é", "e", "a b", "a-b", "ab", "", "z\u00ff", "日本"}
+	uuids := []uuid.UUID{uuid.New(), uuid.New(), uuid.MustParse("80000000-0000-0000-0000-000000000000"),
+		uuid.MustParse("7fffffff-ffff-ffff-ffff-ffffffffffff")}
+	for _, u := range uuids {
+		for _, id := range ids {
+			keys = append(keys, CustomerKey{AccountID: u, SourceID: uuids[len(id)%len(uuids)], CustomerID: id})
+		}
+	}
+	goOrder := sortedUnique(keys)
+	a := arraysOf(keys)
+	rows, err := db.SQL.QueryContext(context.Background(), `
+		SELECT * FROM (SELECT DISTINCT * FROM unnest($1::uuid[], $2::uuid[], $3::text[])
+		    AS u(account_id, source_id, customer_id)) q
+		ORDER BY `+keyOrder("q"), a.accounts, a.sources, a.customers)
+	require.NoError(t, err)
+	defer rows.Close()
+	var pgOrder []CustomerKey
+	for rows.Next() {
+		var k CustomerKey
+		require.NoError(t, rows.Scan(&k.AccountID, &k.SourceID, &k.CustomerID))
+		pgOrder = append(pgOrder, k)
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, goOrder, pgOrder)
+}

@@ -1,0 +1,209 @@
+package recalc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// seedCustomers gives n customers one running subscription each and queues them.
+func seedCustomers(t *testing.T, f *fixture, n int) []CustomerKey {
+	t.Helper()
+	keys := make([]CustomerKey, n)
+	for i := range keys {
+		keys[i] = f.key(fmt.Sprintf("cus_%03d", i))
+		f.addInvoices(t, keys[i].CustomerID, testInvoice{id: "i1", typ: "subscription", date: "2024-07-01",
+			start: "2024-07-01", end: "2024-08-01", amount: 9900, currency: "USD"})
+	}
+	enqueue(t, f.db, keys...)
+	return keys
+}
+
+func july15(t testing.TB) func() time.Time {
+	return func() time.Time { return day(t, "2024-07-15") }
+}
+
+func TestAbandonedClaimIsTakenOverAfterLease(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	f := newFixture(t, db)
+	keys := seedCustomers(t, f, 3)
+	ctx := context.Background()
+
+	// Worker A claims and dies before computing anything (no process, no lease extension).
+	cfgA := testConfig(july15(t))
+	cfgA.Lease, cfgA.WorkerID = 300*time.Millisecond, "dead"
+	a := NewPool(db, cfgA)
+	abandoned, err := a.claim(ctx)
+	require.NoError(t, err)
+	require.Len(t, abandoned.items, 3)
+
+	b := NewPool(db, testConfig(july15(t)))
+	n, err := b.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "a live claim is not taken")
+
+	// Once the lease has run out, B takes the customers over.
+	require.Eventually(t, func() bool {
+		n, err := b.RunOnce(ctx)
+		require.NoError(t, err)
+		return n == 3
+	}, 10*time.Second, 20*time.Millisecond)
+	for _, k := range keys {
+		_, ok := queued(t, db, k)
+		assert.False(t, ok)
+	}
+
+	// A comes back to life and finishes its stale claim, after a write queued one customer again:
+	// it must neither overwrite metrics nor touch the queue row it no longer holds.
+	_, err = db.SQL.Exec(`UPDATE customer_metrics SET mrr_cents = 1 WHERE customer_id = $1`, keys[0].CustomerID)
+	require.NoError(t, err)
+	enqueue(t, db, keys[0])
+	n, err = a.process(ctx, abandoned)
+	require.NoError(t, err)
+	assert.Zero(t, n, "nothing written by a lost claim")
+	ms, stale, err := CustomerMetrics(ctx, db, keys[0])
+	require.NoError(t, err)
+	assert.True(t, stale)
+	assert.EqualValues(t, 1, ms[0].MRRCents, "metrics untouched")
+	row, ok := queued(t, db, keys[0])
+	require.True(t, ok)
+	assert.False(t, row.locked)
+	assert.Zero(t, row.attempts)
+}
+
+func TestLeaseIsExtendedWhileComputing(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	f := newFixture(t, db)
+	keys := seedCustomers(t, f, 1)
+	ctx := context.Background()
+
+	cfg := testConfig(july15(t))
+	cfg.Lease = 600 * time.Millisecond
+	slow := NewPool(db, cfg)
+	release := make(chan struct{})
+	slow.hooks.beforeWrite = func(context.Context, []CustomerKey) error { <-release; return nil }
+	done := make(chan error, 1)
+	go func() { _, err := slow.RunOnce(ctx); done <- err }()
+
+	// Wait until the claim has outlived its first lease and is still held.
+	require.Eventually(t, func() bool {
+		var held bool
+		require.NoError(t, db.SQL.QueryRow(`SELECT count(*) = 1 FROM recalc_queue
+			WHERE locked_until > now() AND now() > created_at + $1 * interval '1 millisecond'`,
+			2*cfg.Lease.Milliseconds()).Scan(&held))
+		return held
+	}, 10*time.Second, 20*time.Millisecond)
+	other := NewPool(db, testConfig(july15(t)))
+	n, err := other.RunOnce(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n, "an extended claim is not taken over")
+
+	close(release)
+	require.NoError(t, <-done)
+	_, ok := queued(t, db, keys[0])
+	assert.False(t, ok)
+}
+
+func TestFailingCustomerIsRetriedWithBackoff(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		compute func(CustomerKey) error // called for the bad customer only
+		wantErr string
+	}{
+		{"error", func(CustomerKey) error { return errors.New("boom: bad data") }, "boom: bad data"},
+		{"panic", func(CustomerKey) error { panic("index out of range") }, "panic computing metrics: index out of range"},
+		{"long error is truncated", func(CustomerKey) error { return errors.New(strings.Repeat("é", 2000)) }, strings.Repeat("é", 500)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := newDB(t)
+			f := newFixture(t, db)
+			keys := seedCustomers(t, f, 5)
+			bad := keys[2]
+			cfg := testConfig(july15(t))
+			cfg.MaxBackoff = 1500 * time.Millisecond
+			p := NewPool(db, cfg)
+			p.hooks.compute = func(k CustomerKey) error {
+				if k == bad {
+					return tt.compute(k)
+				}
+				return nil
+			}
+			n, err := p.RunOnce(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, 4, n, "the others are computed")
+			assert.Equal(t, 4, count(t, db, `SELECT count(*) FROM customer_metrics`))
+
+			row, ok := queued(t, db, bad)
+			require.True(t, ok, "a failed customer is never dropped")
+			assert.Equal(t, 1, row.attempts)
+			assert.Equal(t, tt.wantErr, row.lastError)
+			assert.False(t, row.locked)
+			assert.Empty(t, row.lockedBy)
+			assert.InDelta(t, float64(900*time.Millisecond), float64(row.runAtIn), float64(150*time.Millisecond), "first retry after ~1s")
+			_, stale, err := CustomerMetrics(context.Background(), db, bad)
+			require.NoError(t, err)
+			assert.True(t, stale)
+
+			// Not due yet: nothing to do. Made due, it fails again and waits longer, up to MaxBackoff.
+			n, err = p.RunOnce(context.Background())
+			require.NoError(t, err)
+			assert.Zero(t, n)
+			_, err = db.SQL.Exec(`UPDATE recalc_queue SET run_at = now()`)
+			require.NoError(t, err)
+			_, err = p.RunOnce(context.Background())
+			require.NoError(t, err)
+			row, _ = queued(t, db, bad)
+			assert.Equal(t, 2, row.attempts)
+			assert.Greater(t, row.runAtIn, 1200*time.Millisecond, "backoff doubled")
+			assert.LessOrEqual(t, row.runAtIn, 1500*time.Millisecond, "capped at MaxBackoff")
+
+			// Fixed, it is computed and leaves the queue.
+			p.hooks.compute = nil
+			_, err = db.SQL.Exec(`UPDATE recalc_queue SET run_at = now()`)
+			require.NoError(t, err)
+			assert.Equal(t, 1, drain(t, p))
+			assert.Zero(t, count(t, db, `SELECT count(*) FROM recalc_queue`))
+		})
+	}
+}
+
+func TestBatchFailureIsIsolatedToTheBadCustomer(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	f := newFixture(t, db)
+	keys := seedCustomers(t, f, 37)
+	bad := keys[21]
+	p := NewPool(db, testConfig(july15(t)))
+	// Any write-back that includes the bad customer fails, as a statement error would.
+	attempts := 0
+	p.hooks.beforeWrite = func(_ context.Context, ks []CustomerKey) error {
+		attempts++
+		if slices.Contains(ks, bad) {
+			return errors.New("constraint violated")
+		}
+		return nil
+	}
+	n, err := p.RunOnce(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 36, n)
+	assert.LessOrEqual(t, attempts, 2*6+1, "bisection, not one attempt per customer")
+	assert.Equal(t, 36, count(t, db, `SELECT count(*) FROM customer_metrics`))
+	assert.Equal(t, 1, count(t, db, `SELECT count(*) FROM recalc_queue`))
+	row, ok := queued(t, db, bad)
+	require.True(t, ok)
+	assert.Equal(t, 1, row.attempts)
+	assert.Equal(t, "constraint violated", row.lastError)
+	assert.False(t, row.locked)
+}

@@ -1,0 +1,188 @@
+package recalc
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"invoice-ingest/models"
+	"invoice-ingest/models/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// newDB returns a database of the test's own: tests that run workers claim whatever is due, so
+// they must not share a queue with parallel tests.
+func newDB(t testing.TB) *models.DB {
+	t.Helper()
+	db, err := models.Open(context.Background(), dbtest.NewDatabase(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// fixture is one account with one data source, where a test creates customers and invoices.
+type fixture struct {
+	db      *models.DB
+	account uuid.UUID
+	source  uuid.UUID
+}
+
+func newFixture(t testing.TB, db *models.DB) *fixture {
+	t.Helper()
+	f := &fixture{db: db, account: uuid.New(), source: uuid.New()}
+	ctx := context.Background()
+	_, err := db.SQL.ExecContext(ctx, `INSERT INTO accounts (id, name) VALUES ($1, 'test')`, f.account.String())
+	require.NoError(t, err)
+	_, err = db.SQL.ExecContext(ctx, `INSERT INTO data_sources (account_id, id, name) VALUES ($1, $2, 'src')`,
+		f.account.String(), f.source.String())
+	require.NoError(t, err)
+	return f
+}
+
+func (f *fixture) key(customer string) CustomerKey {
+	return CustomerKey{AccountID: f.account, SourceID: f.source, CustomerID: customer}
+}
+
+// testInvoice is an invoice row as a test writes it.
+type testInvoice struct {
+	id       string
+	typ      string
+	date     string // YYYY-MM-DD
+	start    string
+	end      string
+	amount   int64
+	discount int64 // 0 is stored as NULL
+	currency string
+	subID    string // "" is stored as NULL
+}
+
+// addInvoices creates the customer (if needed) and its invoices with plain SQL, the way a test
+// seeds the database without going through ingest. Invoice ids are stored as customer/id, so tests
+// may reuse short ids across customers.
+func (f *fixture) addInvoices(t testing.TB, customer string, invs ...testInvoice) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := f.db.SQL.ExecContext(ctx, `
+		INSERT INTO customers (account_id, source_id, id, content_hash, created_at, updated_at)
+		VALUES ($1, $2, $3, '\x00', now(), now()) ON CONFLICT DO NOTHING`,
+		f.account.String(), f.source.String(), customer)
+	require.NoError(t, err)
+	for _, inv := range invs {
+		_, err := f.db.SQL.ExecContext(ctx, `
+			INSERT INTO invoices (account_id, source_id, id, customer_id, type, date, amount_cents, currency,
+			    subscription_id, start_date, end_date, discount, content_hash, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nullif($9, ''), $10, $11, nullif($12, 0), '\x00', now(), now())`,
+			f.account.String(), f.source.String(), customer+"/"+inv.id, customer, inv.typ, day(t, inv.date), inv.amount,
+			inv.currency, inv.subID, day(t, inv.start), day(t, inv.end), inv.discount)
+		require.NoError(t, err)
+	}
+}
+
+// asInvoices converts test invoices to what Compute takes, for expected values.
+func asInvoices(t testing.TB, invs []testInvoice) []Invoice {
+	out := make([]Invoice, len(invs))
+	for i, inv := range invs {
+		out[i] = Invoice{Type: inv.typ, Date: day(t, inv.date), StartDate: day(t, inv.start), EndDate: day(t, inv.end),
+			AmountCents: inv.amount, DiscountCents: inv.discount, Currency: inv.currency, SubscriptionID: inv.subID}
+	}
+	return out
+}
+
+// day parses YYYY-MM-DD as midnight UTC.
+func day(t testing.TB, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.DateOnly, s)
+	require.NoError(t, err)
+	return v
+}
+
+// enqueue queues keys in a transaction of its own, as one ingest request would.
+func enqueue(t testing.TB, db *models.DB, keys ...CustomerKey) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := db.SQL.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer tx.Rollback() //nolint:errcheck
+	require.NoError(t, Enqueue(ctx, tx, keys))
+	require.NoError(t, tx.Commit())
+}
+
+// queueRow is a recalc_queue row as tests inspect it; timestamps are relative to the database's now().
+type queueRow struct {
+	version     int64
+	attempts    int
+	lastError   string
+	runAtIn     time.Duration // run_at - now()
+	locked      bool          // locked_until IS NOT NULL
+	lockedUntil time.Duration // locked_until - now(), when locked
+	lockedBy    string
+}
+
+// queued returns key's queue row, and whether there is one.
+func queued(t testing.TB, db *models.DB, key CustomerKey) (queueRow, bool) {
+	t.Helper()
+	var r queueRow
+	var lastError, lockedBy sql.NullString
+	var runAtUs int64
+	var lockedUs sql.NullInt64
+	err := db.SQL.QueryRowContext(context.Background(), `
+		SELECT version, attempts, last_error,
+		       (extract(epoch FROM run_at - now()) * 1e6)::bigint,
+		       (extract(epoch FROM locked_until - now()) * 1e6)::bigint, locked_by
+		FROM recalc_queue WHERE account_id = $1 AND source_id = $2 AND customer_id = $3`,
+		key.AccountID.String(), key.SourceID.String(), key.CustomerID).
+		Scan(&r.version, &r.attempts, &lastError, &runAtUs, &lockedUs, &lockedBy)
+	if err == sql.ErrNoRows {
+		return r, false
+	}
+	require.NoError(t, err)
+	r.lastError, r.lockedBy = lastError.String, lockedBy.String
+	r.runAtIn = time.Duration(runAtUs) * time.Microsecond
+	r.locked, r.lockedUntil = lockedUs.Valid, time.Duration(lockedUs.Int64)*time.Microsecond
+	return r, true
+}
+
+// count runs a SELECT count(*) ... and returns the count.
+func count(t testing.TB, db *models.DB, query string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.SQL.QueryRowContext(context.Background(), query, args...).Scan(&n))
+	return n
+}
+
+// clock is a settable clock for Config.Now.
+type clock struct{ ns atomic.Int64 }
+
+func newClock(t time.Time) *clock {
+	c := &clock{}
+	c.set(t)
+	return c
+}
+func (c *clock) set(t time.Time) { c.ns.Store(t.UnixNano()) }
+func (c *clock) now() time.Time  { return time.Unix(0, c.ns.Load()).UTC() }
+
+// testConfig is a quiet pool config with a pinned clock.
+func testConfig(now func() time.Time) Config {
+	return Config{Now: now, Log: slog.New(slog.DiscardHandler), PollInterval: 10 * time.Millisecond}
+}
+
+// drain runs p until nothing is due, returning how many customers it computed.
+func drain(t testing.TB, p *Pool) int {
+	t.Helper()
+	total := 0
+	for {
+		n, claimed, err := p.runOnce(context.Background())
+		require.NoError(t, err)
+		total += n
+		if claimed == 0 {
+			return total
+		}
+	}
+}

@@ -1,0 +1,256 @@
+package recalc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"invoice-ingest/models"
+)
+
+// defaultStopGrace is how long a batch in flight when Run's context ends may still take to finish;
+// past it the batch is abandoned and its claims released. A batch normally takes well under a
+// second, so this only bites when the database hangs.
+const defaultStopGrace = 10 * time.Second
+
+// releaseTimeout bounds the statements that give claims back after a stop or a failure: they must
+// not hang a shutdown, and claims they fail to release expire after the lease anyway.
+const releaseTimeout = 5 * time.Second
+
+// maxIdle caps the wait between polls after consecutive errors (database down).
+const maxIdle = 5 * time.Second
+
+// Pool runs workers and the sweep.
+//
+// A Pool is safe for concurrent use; RunOnce may be called from several goroutines, and several
+// Pools (in one process or many) may share one queue.
+type Pool struct {
+	db  *models.DB
+	cfg Config
+	seq atomic.Uint64 // numbers claims, see claim.token
+
+	stopGrace time.Duration
+	hooks     hooks
+}
+
+// hooks let in-package tests watch and disturb a batch at fixed points. All nil in production.
+type hooks struct {
+	claimed     func(keys []CustomerKey)                            // after a claim committed
+	compute     func(key CustomerKey) error                         // per customer, before Compute; an error or panic fails it
+	beforeWrite func(ctx context.Context, keys []CustomerKey) error // after computing, before write-back; an error fails the attempt
+}
+
+// NewPool returns a pool working on db's queue; cfg's zero fields get defaults.
+func NewPool(db *models.DB, cfg Config) *Pool {
+	return &Pool{db: db, cfg: cfg.withDefaults(), stopGrace: defaultStopGrace}
+}
+
+// Run blocks until ctx is done; then it stops claiming, finishes or releases claimed work
+// (releases: sets locked_until = NULL for claims it won't finish), and returns. Returns nil on a
+// clean stop.
+//
+// It runs Config.Workers claim loops and one sweep loop. A batch in flight when ctx ends gets a
+// grace period to finish (its computation is usually done by then); if it cannot, its claims are
+// released so another process takes them at once instead of after the lease.
+func (p *Pool) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for range p.cfg.Workers {
+		wg.Go(func() { p.work(ctx) })
+	}
+	wg.Go(func() { p.sweepLoop(ctx) })
+	wg.Wait()
+	// Every batch releases what it did not finish; this catches what a failed release left behind.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	return p.releaseAll(rctx)
+}
+
+// RunOnce claims and processes at most one batch now (for tests and benchmarks); returns how many
+// customers it computed (whose metrics it wrote).
+//
+// Customers whose computation fails are recorded in the queue (attempts, last_error, a later
+// run_at) and do not make RunOnce fail; it returns an error when it could not claim, or could not
+// record or release the outcome (the claims then expire after the lease).
+func (p *Pool) RunOnce(ctx context.Context) (int, error) {
+	n, _, err := p.runOnce(ctx)
+	return n, err
+}
+
+// runOnce is RunOnce that also says how many customers it claimed, so the worker loop can tell an
+// empty queue from a batch that failed.
+func (p *Pool) runOnce(ctx context.Context) (computed, claimed int, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	c, err := p.claim(ctx)
+	if err != nil || len(c.items) == 0 {
+		return 0, 0, err
+	}
+	pctx, cancel := p.graceful(ctx)
+	defer cancel()
+	n, err := p.process(pctx, c)
+	return n, len(c.items), err
+}
+
+// graceful returns a context that outlives ctx by the stop grace period: a batch already claimed
+// is worth finishing, since releasing it only makes another worker redo the same work.
+func (p *Pool) graceful(ctx context.Context) (context.Context, context.CancelFunc) {
+	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		select {
+		case <-pctx.Done():
+			return
+		case <-ctx.Done():
+		}
+		t := time.NewTimer(p.stopGrace)
+		defer t.Stop()
+		select {
+		case <-pctx.Done():
+		case <-t.C:
+			cancel()
+		}
+	}()
+	return pctx, cancel
+}
+
+// process computes and writes claim c, keeping its lease alive meanwhile. On an error it could not
+// record (stopping, database gone) it releases what is left of the claim.
+func (p *Pool) process(ctx context.Context, c *claim) (int, error) {
+	if p.hooks.claimed != nil {
+		p.hooks.claimed(keysOf(c.items))
+	}
+	stop := p.keepLease(ctx, c)
+	n, err := p.attempt(ctx, c.token, c.items, p.cfg.Now())
+	stop()
+	if err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		if rerr := p.release(rctx, c); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return n, err
+}
+
+// attempt computes and writes items at t. When that fails as a whole for a reason other than the
+// database being unreachable, the batch is split in halves and each retried, down to single
+// customers, which are then recorded as failed: one customer whose data breaks a statement costs
+// about 2·log2(batch) extra attempts and holds back nobody else. An unreachable database fails
+// every item at once, since splitting cannot help. The instant t is kept across retries, so all
+// customers of a claim are computed at the same t.
+func (p *Pool) attempt(ctx context.Context, token string, items []item, t time.Time) (int, error) {
+	n, err := p.computeAndWrite(ctx, token, items, t)
+	if err == nil {
+		return n, nil
+	}
+	if ctx.Err() != nil {
+		return 0, err // stopping: process releases the rest
+	}
+	if len(items) == 1 || models.IsUnavailable(err) {
+		if ferr := p.fail(ctx, token, items, err); ferr != nil {
+			return 0, errors.Join(err, ferr)
+		}
+		return 0, nil
+	}
+	half := len(items) / 2
+	n1, err1 := p.attempt(ctx, token, items[:half], t)
+	n2, err2 := p.attempt(ctx, token, items[half:], t)
+	return n1 + n2, errors.Join(err1, err2)
+}
+
+// computeAndWrite is one attempt at items: load, compute, write back. A panic anywhere in it is an
+// error of the attempt, never a crash.
+func (p *Pool) computeAndWrite(ctx context.Context, token string, items []item, t time.Time) (n int, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.cfg.Log.Error("recalc: panic in batch", "panic", v, "stack", string(debug.Stack()))
+			n, err = 0, fmt.Errorf("panic: %v", v)
+		}
+	}()
+	invoices, err := p.load(ctx, items)
+	if err != nil {
+		return 0, err
+	}
+	results := p.computeAll(invoices, items, t)
+	if p.hooks.beforeWrite != nil {
+		if err := p.hooks.beforeWrite(ctx, keysOf(items)); err != nil {
+			return 0, err
+		}
+	}
+	return p.write(ctx, token, items, results, t)
+}
+
+// work is one claim loop: claim and process batches back to back while there are any, poll when
+// the queue is idle, and back off while the database fails.
+func (p *Pool) work(ctx context.Context) {
+	failures := 0
+	for ctx.Err() == nil {
+		_, claimed, err := p.runOnce(ctx)
+		wait := p.cfg.PollInterval
+		switch {
+		case err != nil && ctx.Err() == nil:
+			failures++
+			wait = min(p.cfg.PollInterval<<min(failures, 16), max(maxIdle, p.cfg.PollInterval))
+			p.cfg.Log.Error("recalc: worker", "err", err, "retry_in", wait)
+		case claimed > 0:
+			failures = 0
+			continue // more may be due: no wait
+		default:
+			failures = 0
+		}
+		sleep(ctx, wait)
+	}
+}
+
+// sweepLoop runs Sweep at start and every SweepInterval. Every pool runs it: it is idempotent, and
+// one statement per run, so redundancy costs little and needs no leader.
+func (p *Pool) sweepLoop(ctx context.Context) {
+	tick := time.NewTicker(p.cfg.SweepInterval)
+	defer tick.Stop()
+	for {
+		if n, err := p.Sweep(ctx); err != nil && ctx.Err() == nil {
+			p.cfg.Log.Error("recalc: sweep", "err", err)
+		} else if n > 0 {
+			p.cfg.Log.Debug("recalc: sweep queued customers", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// releaseAllSQL releases every row held by any claim of this pool (locked_by is WorkerID#n),
+// locking them in key order first.
+var releaseAllSQL = `
+UPDATE recalc_queue q SET locked_until = NULL, locked_by = NULL
+FROM (
+    SELECT account_id, source_id, customer_id FROM recalc_queue q
+    WHERE starts_with(q.locked_by, $1)
+    ORDER BY ` + keyOrder("q") + `
+    FOR UPDATE
+) l
+WHERE q.account_id = l.account_id AND q.source_id = l.source_id AND q.customer_id = l.customer_id`
+
+// releaseAll gives back every claim of this pool.
+func (p *Pool) releaseAll(ctx context.Context) error {
+	if _, err := p.db.SQL.ExecContext(ctx, releaseAllSQL, p.cfg.WorkerID+"#"); err != nil {
+		return fmt.Errorf("release claims: %w", err)
+	}
+	return nil
+}

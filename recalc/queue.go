@@ -1,0 +1,72 @@
+package recalc
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// CustomerKey names one customer.
+type CustomerKey struct {
+	AccountID  uuid.UUID
+	SourceID   uuid.UUID
+	CustomerID string
+}
+
+// Execer is what Enqueue needs: *sql.Tx satisfies it.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// compareKeys orders keys by account, source, then customer id, byte-wise. It is the order in
+// which every statement of this package that locks several queue rows takes its locks: PostgreSQL
+// compares uuids with memcmp and, under COLLATE "C", text byte-wise, so "ORDER BY account_id,
+// source_id, customer_id COLLATE "C"" agrees with it. One global order means two transactions
+// locking overlapping sets of queue rows wait for each other instead of deadlocking.
+func compareKeys(a, b CustomerKey) int {
+	if c := bytes.Compare(a.AccountID[:], b.AccountID[:]); c != 0 {
+		return c
+	}
+	if c := bytes.Compare(a.SourceID[:], b.SourceID[:]); c != 0 {
+		return c
+	}
+	return strings.Compare(a.CustomerID, b.CustomerID)
+}
+
+// sortedUnique returns a sorted copy of keys without duplicates; the caller's slice is untouched.
+func sortedUnique(keys []CustomerKey) []CustomerKey {
+	out := slices.Clone(keys)
+	slices.SortFunc(out, compareKeys)
+	return slices.CompactFunc(out, func(a, b CustomerKey) bool { return compareKeys(a, b) == 0 })
+}
+
+// keyOrder is the SQL spelling of compareKeys for a table (alias) holding the key columns.
+func keyOrder(alias string) string {
+	return alias + ".account_id, " + alias + ".source_id, " + alias + `.customer_id COLLATE "C"`
+}
+
+// keyArrays holds keys column-wise, the shape unnest($1::uuid[], $2::uuid[], $3::text[]) takes:
+// one statement for any number of customers, with a fixed text, so its plan is cached. Uuids go to
+// pgx as [16]byte, which it encodes natively; uuid.UUID would be sent through its text Valuer.
+type keyArrays struct {
+	accounts  [][16]byte
+	sources   [][16]byte
+	customers []string
+}
+
+// arraysOf splits keys into columns, keeping their order.
+func arraysOf(keys []CustomerKey) keyArrays {
+	a := keyArrays{
+		accounts:  make([][16]byte, len(keys)),
+		sources:   make([][16]byte, len(keys)),
+		customers: make([]string, len(keys)),
+	}
+	for i, k := range keys {
+		a.accounts[i], a.sources[i], a.customers[i] = k.AccountID, k.SourceID, k.CustomerID
+	}
+	return a
+}

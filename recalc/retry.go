@@ -1,0 +1,83 @@
+package recalc
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxErrorLen bounds last_error: enough to diagnose, small enough that a queue full of failures
+// stays cheap to scan.
+const maxErrorLen = 1000
+
+// failSQL records a failed attempt and schedules the next one: attempts + 1, the error, and run_at
+// pushed back by 1 s × 2^(previous attempts), capped at $6 microseconds, minus up to 10% jitter so
+// customers that failed together (a database hiccup) do not all come back in the same instant. The
+// row is released, not dropped: a failing customer is retried forever, and stays visible.
+const failSQL = `
+UPDATE recalc_queue q
+SET attempts = q.attempts + 1,
+    last_error = c.err,
+    run_at = now() + least(interval '1 second' * power(2, least(q.attempts, 30)),
+                           $6::bigint * interval '1 microsecond') * (1 - 0.1 * random()),
+    locked_until = NULL, locked_by = NULL, updated_at = now()
+FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS c(account_id, source_id, customer_id, err)
+WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
+  AND q.locked_by = $5`
+
+// markFailed records failures of keys (errs[i] for keys[i]) held by claim token, inside tx, whose
+// rows the caller has locked with lockOwned.
+func (p *Pool) markFailed(ctx context.Context, tx *sql.Tx, token string, keys []CustomerKey, errs []string) error {
+	a := arraysOf(keys)
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = truncate(e, maxErrorLen)
+	}
+	if _, err := tx.ExecContext(ctx, failSQL, a.accounts, a.sources, a.customers, msgs, token,
+		p.cfg.MaxBackoff.Microseconds()); err != nil {
+		return fmt.Errorf("record failed recalculations: %w", err)
+	}
+	return nil
+}
+
+// fail records cause as the failure of every item, in its own transaction.
+func (p *Pool) fail(ctx context.Context, token string, items []item, cause error) error {
+	tx, err := p.db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin recording failure: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
+	if _, err := lockOwned(ctx, tx, token, items); err != nil {
+		return err
+	}
+	errs := make([]string, len(items))
+	for i := range errs {
+		errs[i] = cause.Error()
+	}
+	if err := p.markFailed(ctx, tx, token, keysOf(items), errs); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit recording failure: %w", err)
+	}
+	for _, it := range items {
+		p.cfg.Log.Warn("recalc: customer failed", "account", it.key.AccountID, "source", it.key.SourceID,
+			"customer", it.key.CustomerID, "err", cause)
+	}
+	return nil
+}
+
+// truncate cuts s to at most n bytes of valid UTF-8 without NUL bytes, which PostgreSQL text
+// rejects, never splitting a character.
+func truncate(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
