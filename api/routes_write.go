@@ -7,4 +7,6 @@ func (s *Server) writeRoutes(r *gin.RouterGroup) {
 	r.POST("/customers", s.upsert(s.Ingest.Customers))
 	r.POST("/plans", s.upsert(s.Ingest.Plans))
 	r.POST("/invoices", s.upsert(s.Ingest.Invoices))
+	r.DELETE("/invoices/:id", s.archiveInvoice)
+	r.POST("/invoices/:id/restore", s.restoreInvoice)
 }

@@ -14,7 +14,7 @@ import (
 var invoiceKind = &kind[validation.Invoice]{
 	noun:     "invoice",
 	table:    "invoices",
-	archived: "archived_at IS NOT NULL",
+	archived: "t.archived_at IS NOT NULL",
 	parse:    validation.ParseInvoice,
 	ident:    func(v *validation.Invoice) (string, string) { return v.ID, v.DataSource },
 	hash: func(v *validation.Invoice) []byte {
@@ -31,10 +31,18 @@ var invoiceKind = &kind[validation.Invoice]{
 // one query for the customers and one for the plans of the whole group.
 func checkInvoiceReferences(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, rows []*row[validation.Invoice]) error {
 	var customers, plans []string
+	seen := make(map[string]bool)
 	for _, r := range rows {
-		customers = append(customers, r.val.CustomerID)
-		if r.val.PlanID != "" {
-			plans = append(plans, r.val.PlanID)
+		if !seen[r.val.CustomerID] {
+			seen[r.val.CustomerID] = true
+			customers = append(customers, r.val.CustomerID)
+		}
+	}
+	clear(seen)
+	for _, r := range rows {
+		if p := r.val.PlanID; p != "" && !seen[p] {
+			seen[p] = true
+			plans = append(plans, p)
 		}
 	}
 	haveCustomer, err := existing(ctx, tx, "customers", account, source, customers)

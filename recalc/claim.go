@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -14,8 +15,9 @@ type item struct {
 	version int64
 }
 
-// claim is a batch of queue rows this pool holds. token is what their locked_by says: unique per
-// claim, so that even two claims of one pool never mistake each other's rows for their own.
+// claim is a batch of queue rows this pool holds. token is what their locked_by says:
+// WorkerID#nonce.n, unique per claim, so that even two claims of one pool never mistake each other's
+// rows for their own, and an operator can still tell which process holds a row.
 type claim struct {
 	token string
 	items []item // sorted by compareKeys
@@ -43,7 +45,7 @@ RETURNING q.account_id, q.source_id, q.customer_id, q.version`
 
 // claim takes the next batch; an empty claim when nothing is due.
 func (p *Pool) claim(ctx context.Context) (*claim, error) {
-	c := &claim{token: fmt.Sprintf("%s#%d", p.cfg.WorkerID, p.seq.Add(1))}
+	c := &claim{token: p.prefix + strconv.FormatUint(p.seq.Add(1), 10)}
 	rows, err := p.db.SQL.QueryContext(ctx, claimSQL, c.token, p.cfg.Lease.Microseconds(), p.cfg.BatchSize)
 	if err != nil {
 		return nil, fmt.Errorf("claim recalculations: %w", err)
@@ -134,7 +136,7 @@ func (p *Pool) keepLease(ctx context.Context, c *claim) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(p.cfg.Lease / 3)
+		tick := time.NewTicker(max(p.cfg.Lease/3, time.Millisecond))
 		defer tick.Stop()
 		a := arraysOf(keysOf(c.items))
 		for {

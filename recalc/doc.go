@@ -39,4 +39,71 @@
 //     visible changes, which costs only an idempotent recalculation.
 //   - Overflow. Amounts may be anything int64 holds; sums, ARR and per-invoice MRR saturate at the
 //     int64 bounds instead of wrapping.
+//
+// # The queue
+//
+// recalc_queue is a transactional outbox with one row per customer. [Enqueue] runs in the writer's
+// transaction: a committed write is always followed by a recalculation (also after a crash), a
+// rolled-back one queues nothing. A write inserts the row or bumps its version (and makes it due
+// now), so many writes before a worker gets to a customer cost one recalculation.
+//
+// Lock order. Every statement that locks several queue rows locks them in one global order:
+// account, source, then customer id byte-wise (ORDER BY account_id, source_id, customer_id
+// COLLATE "C", which is how Go compares the keys). Enqueue sorts its keys; workers lock their rows
+// with SELECT ... ORDER BY ... FOR UPDATE before changing them; the sweep inserts in that order.
+// So ingest transactions and workers wait for each other but never deadlock.
+//
+// # Workers
+//
+// A [Pool] runs Config.Workers claim loops. Each loop:
+//
+//  1. Claims up to BatchSize due customers in one short, immediately committed statement (UPDATE
+//     ... FOR UPDATE SKIP LOCKED), setting locked_by to a token unique to the claim and
+//     locked_until to now() + Lease. The claim is these two columns, not a row lock: no
+//     transaction stays open while computing, so ingest's Enqueue never waits behind a computation.
+//  2. Loads every claimed customer's non-archived invoices in one query and calls [Compute] per
+//     customer at one instant t for the whole batch.
+//  3. Writes back in one transaction: locks the rows it still holds (locked_by = its token),
+//     replaces their metrics rows (one DELETE, one INSERT from arrays), upserts or deletes their
+//     customer_metric_schedule rows, deletes the queue rows whose version is still the claimed one
+//     and releases (locked_until = NULL) those whose version moved: a write landed during the
+//     computation, so the customer runs once more and its metrics end up reflecting the last write.
+//
+// Clocks. Whether a row is due or its lease has expired is judged by the database's now(), the one
+// clock all processes share. The calculation instant t (calculated_at, and what "active at t"
+// means) comes from Config.Now, so tests and benchmarks can pin it; the sweep compares
+// next_change_at against the same Config.Now.
+//
+// One worker at a time. SKIP LOCKED makes concurrent claims disjoint, and the lease keeps a claimed
+// customer from being claimed again. While a batch is being processed its lease is extended every
+// Lease/3, so a slow batch is not taken over; a worker that dies stops extending, and its claims
+// are taken by another worker after at most one Lease. Should a lease expire anyway (a process
+// paused for longer than a lease), the write-back of the late worker finds its token gone and
+// writes nothing: metrics are only ever written by the current holder of the claim, under the
+// queue row's lock.
+//
+// Failures. A customer whose computation fails (an error or a panic, which is recovered) is recorded
+// in the queue row, in the same write-back transaction: attempts + 1, last_error (at most 1000
+// bytes), run_at = now() + 1 s × 2^(attempts-1), capped at Config.MaxBackoff, less up to 10%
+// jitter, and released. Rows are never dropped: a failing customer is retried until it succeeds,
+// and stays stale and visible meanwhile. When a batch fails as a whole (a statement error), it is
+// split in halves and each half retried, down to single customers, which are then recorded as
+// failed: one bad customer costs about 2·log2(BatchSize) extra attempts and delays no other. An
+// unreachable database fails the whole batch without splitting; if even recording that fails, the
+// claims are released, or, failing that, expire after the lease.
+//
+// Stopping. When Run's context ends, workers stop claiming; a batch in flight gets a grace period
+// (10 s) to finish, and what it cannot finish is released so another process takes it at once.
+//
+// # Sweep
+//
+// Metrics move with time alone (a period ends, a future invoice's date is reached). Each write-back
+// stores the customer's next such instant in customer_metric_schedule; [Pool.Sweep], run by Run
+// every SweepInterval, queues the customers whose instant has passed and that are not queued
+// already, in chunks of 10,000 per statement.
+//
+// # Reading
+//
+// [CustomerMetrics] returns a customer's stored metrics and whether it is stale (queued, running,
+// or waiting to be retried), from one snapshot.
 package recalc

@@ -2,6 +2,8 @@ package recalc
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -29,9 +31,10 @@ const maxIdle = 5 * time.Second
 // A Pool is safe for concurrent use; RunOnce may be called from several goroutines, and several
 // Pools (in one process or many) may share one queue.
 type Pool struct {
-	db  *models.DB
-	cfg Config
-	seq atomic.Uint64 // numbers claims, see claim.token
+	db     *models.DB
+	cfg    Config
+	prefix string        // WorkerID#nonce., the start of every token of this pool
+	seq    atomic.Uint64 // numbers claims, see claim.token
 
 	stopGrace time.Duration
 	hooks     hooks
@@ -46,7 +49,12 @@ type hooks struct {
 
 // NewPool returns a pool working on db's queue; cfg's zero fields get defaults.
 func NewPool(db *models.DB, cfg Config) *Pool {
-	return &Pool{db: db, cfg: cfg.withDefaults(), stopGrace: defaultStopGrace}
+	cfg = cfg.withDefaults()
+	// The nonce keeps tokens unique even if two live pools were configured with one WorkerID.
+	nonce := make([]byte, 4)
+	_, _ = rand.Read(nonce)
+	return &Pool{db: db, cfg: cfg, prefix: cfg.WorkerID + "#" + hex.EncodeToString(nonce) + ".",
+		stopGrace: defaultStopGrace}
 }
 
 // Run blocks until ctx is done; then it stops claiming, finishes or releases claimed work
@@ -55,7 +63,9 @@ func NewPool(db *models.DB, cfg Config) *Pool {
 //
 // It runs Config.Workers claim loops and one sweep loop. A batch in flight when ctx ends gets a
 // grace period to finish (its computation is usually done by then); if it cannot, its claims are
-// released so another process takes them at once instead of after the lease.
+// released so another process takes them at once instead of after the lease. The only error it
+// returns is a failure to release this pool's claims at the end (database down); they then expire
+// after the lease.
 func (p *Pool) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for range p.cfg.Workers {
@@ -235,7 +245,7 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// releaseAllSQL releases every row held by any claim of this pool (locked_by is WorkerID#n),
+// releaseAllSQL releases every row held by any claim of this pool (locked_by starts with its prefix),
 // locking them in key order first.
 var releaseAllSQL = `
 UPDATE recalc_queue q SET locked_until = NULL, locked_by = NULL
@@ -249,7 +259,7 @@ WHERE q.account_id = l.account_id AND q.source_id = l.source_id AND q.customer_i
 
 // releaseAll gives back every claim of this pool.
 func (p *Pool) releaseAll(ctx context.Context) error {
-	if _, err := p.db.SQL.ExecContext(ctx, releaseAllSQL, p.cfg.WorkerID+"#"); err != nil {
+	if _, err := p.db.SQL.ExecContext(ctx, releaseAllSQL, p.prefix); err != nil {
 		return fmt.Errorf("release claims: %w", err)
 	}
 	return nil
