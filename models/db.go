@@ -3,8 +3,10 @@ package models
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"syscall"
 	"time"
@@ -111,9 +113,12 @@ func IsUnavailable(err error) bool {
 		}
 		return pgErr.Code == "40001" || pgErr.Code == "40P01" // serialization failure, deadlock: retryable
 	}
+	// A pooled connection that died with the server answers its next query with EOF; the pool
+	// drops it, and the client's retry gets a fresh one.
 	var netErr net.Error
 	if errors.As(err, &netErr) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, sql.ErrConnDone) {
+		errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return true
 	}
 	var connErr *pgconn.ConnectError

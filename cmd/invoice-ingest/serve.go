@@ -13,6 +13,7 @@ import (
 
 	"invoice-ingest/api"
 	"invoice-ingest/models"
+	"invoice-ingest/recalc"
 )
 
 // shutdownTimeout bounds how long in-flight requests may finish after a stop signal.
@@ -48,10 +49,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
+	// Recalculation workers: their own context, so they stop after the server has drained.
+	workersCtx, stopWorkers := context.WithCancel(context.Background())
+	defer stopWorkers()
+	workersDone := make(chan error, 1)
+	switch {
+	case cfg.RecalcWorkers > 0:
+		pool := recalc.NewPool(db, recalc.Config{Workers: cfg.RecalcWorkers, Log: log})
+		go func() { workersDone <- pool.Run(workersCtx) }()
+		log.Info("recalculation workers started", slog.Int("workers", cfg.RecalcWorkers))
+	case !withHTTP:
+		return errors.New("RECALC_WORKERS: must be at least 1 for the worker command")
+	default:
+		workersDone <- nil
+	}
+	stop := func() error {
+		stopWorkers()
+		return <-workersDone
+	}
+
 	if !withHTTP {
-		log.Info("worker started")
 		<-ctx.Done()
-		return nil
+		log.Info("shutting down")
+		return stop()
 	}
 
 	// Server.
@@ -62,6 +82,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
+		stop()
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	log.Info("serving", slog.String("addr", ln.Addr().String()))
@@ -70,19 +91,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	select {
 	case err := <-errc:
+		stop()
 		return err
 	case <-ctx.Done():
 	}
+
+	// Shutdown in reverse: stop accepting and finish in-flight requests, then the workers (they
+	// finish or release their claims), then the pool closes (deferred).
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	shutdownErr := srv.Shutdown(sctx)
+	workersErr := stop()
+	if shutdownErr != nil {
+		return fmt.Errorf("shutdown: %w", shutdownErr)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	return workersErr
 }
 
 // demoAccount creates an account named "demo" when there is none and prints its key, so a new
