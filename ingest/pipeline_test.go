@@ -1,0 +1,94 @@
+package ingest_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"invoice-ingest/ingest"
+	"invoice-ingest/models/dbtest"
+)
+
+func raws(rows ...string) []json.RawMessage {
+	out := make([]json.RawMessage, len(rows))
+	for i, r := range rows {
+		out[i] = json.RawMessage(r)
+	}
+	return out
+}
+
+func statuses(res []ingest.Result) []ingest.Status {
+	out := make([]ingest.Status, len(res))
+	for i, r := range res {
+		out[i] = r.Status
+	}
+	return out
+}
+
+// Rows of several data sources in one batch, upserted in chunks smaller than the batch: every
+// row keeps its own status and index whatever chunk and source group it landed in.
+func TestChunksAndSources(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.DB(t)
+	acc, _, err := db.CreateAccount(ctx, "chunks")
+	require.NoError(t, err)
+	a, _, err := db.CreateDataSource(ctx, acc.ID, "a")
+	require.NoError(t, err)
+	_, _, err = db.CreateDataSource(ctx, acc.ID, "b")
+	require.NoError(t, err)
+	svc := &ingest.Service{DB: db, ChunkSize: 2}
+
+	var rows []string
+	for i := range 7 {
+		src := []string{"a", "b", a.ID.String()}[i%3]
+		rows = append(rows, fmt.Sprintf(`{"id": "c%d", "data_source": %q, "name": "n%d"}`, 6-i, src, i))
+	}
+	res, err := svc.Customers(ctx, acc.ID, raws(rows...), ingest.Options{})
+	require.NoError(t, err)
+	for i, r := range res {
+		require.Equal(t, i, r.Index)
+		require.Equal(t, fmt.Sprintf("c%d", 6-i), r.ID)
+		require.Equal(t, ingest.Inserted, r.Status, r.Errors)
+	}
+
+	// Change every other row; re-send the rest as they were.
+	changed := append([]string(nil), rows...)
+	for i := 0; i < len(changed); i += 2 {
+		changed[i] = fmt.Sprintf(`{"id": "c%d", "data_source": %q, "name": "changed"}`, 6-i, []string{"a", "b", a.ID.String()}[i%3])
+	}
+	res, err = svc.Customers(ctx, acc.ID, raws(changed...), ingest.Options{})
+	require.NoError(t, err)
+	require.Equal(t, []ingest.Status{ingest.Updated, ingest.Unchanged, ingest.Updated, ingest.Unchanged,
+		ingest.Updated, ingest.Unchanged, ingest.Updated}, statuses(res))
+
+	var names []string
+	require.NoError(t, db.Gorm.Raw(`SELECT c.name FROM customers c JOIN data_sources s ON s.account_id = c.account_id AND s.id = c.source_id
+		WHERE c.account_id = ? ORDER BY s.name, c.id`, acc.ID).Scan(&names).Error)
+	// Source a holds c0 c1 c3 c4 c6, source b c2 c5; the even rows (c6 c4 c2 c0) changed.
+	require.Equal(t, []string{"changed", "n5", "n3", "changed", "changed", "changed", "n1"}, names)
+}
+
+// Another account's ids are "does not exist", and the same id in two accounts is two rows.
+func TestAccountScope(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.DB(t)
+	svc := &ingest.Service{DB: db}
+	for _, name := range []string{"scope-1", "scope-2"} {
+		acc, _, err := db.CreateAccount(ctx, name)
+		require.NoError(t, err)
+		_, _, err = db.CreateDataSource(ctx, acc.ID, "stripe")
+		require.NoError(t, err)
+		res, err := svc.Customers(ctx, acc.ID, raws(`{"id": "shared", "data_source": "stripe"}`), ingest.Options{})
+		require.NoError(t, err)
+		require.Equal(t, ingest.Inserted, res[0].Status, "the same id in another account is another row")
+		res, err = svc.Invoices(ctx, acc.ID, raws(`{"id": "i", "customer_id": "only-in-`+name+`", "data_source": "stripe",
+			"type": "one-time", "date": "2024-01-01", "amount_cents": 1, "currency": "USD", "start_date": "2024-01-01", "end_date": "2024-01-01"}`), ingest.Options{})
+		require.NoError(t, err)
+		require.Equal(t, "Customer ID only-in-"+name+" does not exist", res[0].Errors[0].Message)
+	}
+}
