@@ -5,7 +5,8 @@
 run:
 	@server=$$(bash .ci/postgres.sh) && \
 	url=$${DATABASE_URL:-$$(echo "$$server" | sed 's#/postgres?#/invoice_ingest?#')} && \
-	DATABASE_URL="$$url" go run ./cmd/invoice-ingest serve --demo-account
+	go build -o bin/invoice-ingest ./cmd/invoice-ingest && \
+	DATABASE_URL="$$url" exec bin/invoice-ingest serve --demo-account
 
 # test: the whole suite, with the race detector, each package on its own cloned database.
 test:
