@@ -14,7 +14,7 @@ import (
 var invoiceKind = &kind[validation.Invoice]{
 	noun:     "invoice",
 	table:    "invoices",
-	archived: "t.archived_at IS NOT NULL",
+	archived: "archived_at IS NOT NULL",
 	parse:    validation.ParseInvoice,
 	ident:    func(v *validation.Invoice) (string, string) { return v.ID, v.DataSource },
 	hash: func(v *validation.Invoice) []byte {

@@ -167,11 +167,12 @@ func loadStored(ctx context.Context, tx *sql.Tx, table, archived string, account
 	if len(ids) == 0 {
 		return out, nil
 	}
-	// A join on unnest, not "id = ANY($3)": once the prepared statement's plan turns generic, the
-	// ANY form can become a scan of the whole source filtered by a linear search of the array
-	// (seconds for 10k ids), while the join stays one index probe per id.
-	q := `SELECT t.id, t.content_hash, ` + archived + ` FROM unnest($3::text[]) AS k(id)
-		JOIN ` + table + ` t ON t.account_id = $1 AND t.source_id = $2 AND t.id = k.id`
+	// One primary-key probe per id, whatever the statistics say: LIMIT 1 keeps the planner from
+	// flattening the LATERAL subquery into a join, which on a young table (no statistics yet) it
+	// would run as a hash of every stored row of the source, making a first import quadratic.
+	q := `SELECT k.id, t.content_hash, t.archived FROM unnest($3::text[]) AS k(id)
+		CROSS JOIN LATERAL (SELECT content_hash, ` + archived + ` AS archived FROM ` + table + `
+			WHERE account_id = $1 AND source_id = $2 AND id = k.id LIMIT 1) t`
 	rs, err := tx.QueryContext(ctx, q, account, source, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read stored %s: %w", table, err)
@@ -194,8 +195,8 @@ func existing(ctx context.Context, tx *sql.Tx, table string, account, source uui
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rs, err := tx.QueryContext(ctx, `SELECT t.id FROM unnest($3::text[]) AS k(id)
-		JOIN `+table+` t ON t.account_id = $1 AND t.source_id = $2 AND t.id = k.id`,
+	rs, err := tx.QueryContext(ctx, `SELECT k.id FROM unnest($3::text[]) AS k(id)
+		WHERE EXISTS (SELECT FROM `+table+` t WHERE t.account_id = $1 AND t.source_id = $2 AND t.id = k.id)`,
 		account, source, ids)
 	if err != nil {
 		return nil, fmt.Errorf("look up %s: %w", table, err)

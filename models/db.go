@@ -32,12 +32,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
-	// Our set-based statements take whole batches as array parameters. A cached generic plan
-	// guesses such arrays hold 10 elements and, once chosen (after 5 runs), can turn a 10k-row
-	// lookup into seconds; planning each execution with its real parameters costs far less.
-	if _, ok := cfg.RuntimeParams["plan_cache_mode"]; !ok {
-		cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
-	}
+	// Our set-based statements take whole batches as array parameters. A cached prepared
+	// statement gets a generic plan after five runs, which guesses such arrays hold 10 elements;
+	// CacheDescribe runs every statement unnamed, planned with its real parameters, and caches only
+	// the description. (The plan_cache_mode setting would do the same but also re-plan
+	// PostgreSQL's internal per-row foreign-key checks, doubling their cost.)
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	sqlDB := stdlib.OpenDB(*cfg)
 	sqlDB.SetMaxOpenConns(20)
 	sqlDB.SetMaxIdleConns(20)

@@ -8,13 +8,14 @@ import (
 // enqueueSQL inserts the customers, or bumps the ones already queued. The unnest produces the rows
 // in array order, so the rows are locked in the order Enqueue sorted them. Bumping version is what
 // tells a worker computing the customer right now that its result is already outdated; run_at =
-// now() makes a customer waiting out a retry backoff due at once, since the new write may be what
-// fixes it.
+// least(run_at, now()) makes a customer waiting out a retry backoff due at once, since the new write
+// may be what fixes it, and leaves an already due row's indexed run_at as it is, so the bump is a
+// HOT update that touches no index.
 const enqueueSQL = `
 INSERT INTO recalc_queue (account_id, source_id, customer_id)
 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[])
 ON CONFLICT (account_id, source_id, customer_id) DO UPDATE
-SET version = recalc_queue.version + 1, run_at = now(), updated_at = now()`
+SET version = recalc_queue.version + 1, run_at = least(recalc_queue.run_at, now()), updated_at = now()`
 
 // Enqueue adds or bumps the customers in the queue, in the caller's transaction (transactional
 // outbox): if the transaction commits, the customers will be recalculated, also after a crash; if

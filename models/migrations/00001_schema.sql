@@ -110,7 +110,7 @@ CREATE TABLE recalc_queue (
     created_at   timestamptz NOT NULL DEFAULT now(),
     updated_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (account_id, source_id, customer_id)
-);
+) WITH (fillfactor = 70); -- room on each page for the version bumps to be HOT updates
 CREATE INDEX recalc_queue_due ON recalc_queue (run_at);
 
 -- An invoice moved to another customer changes the previous customer's metrics too. RETURNING
@@ -122,7 +122,7 @@ BEGIN
     INSERT INTO recalc_queue (account_id, source_id, customer_id)
     VALUES (OLD.account_id, OLD.source_id, OLD.customer_id)
     ON CONFLICT (account_id, source_id, customer_id)
-    DO UPDATE SET version = recalc_queue.version + 1, run_at = now(), updated_at = now();
+    DO UPDATE SET version = recalc_queue.version + 1, run_at = least(recalc_queue.run_at, now()), updated_at = now();
     RETURN NULL;
 END
 $$;

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"invoice-ingest/models/dbtest"
+	"invoice-ingest/validation"
+)
+
+// TestSmoke runs the whole tool small, as CI's check that it still works end to end (it builds
+// the service binary with go build). It asserts the JSON line's shape, never timing ratios.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the service binary")
+	}
+	var stdout, stderr bytes.Buffer
+	err := run(t.Context(), []string{"-rows", "3000", "-batch", "500", "-clients", "2", "-recalc-customers", "500",
+		"-ndjson-rows", "2000", "-database-url", dbtest.ServerURL()}, &stdout, &stderr)
+	require.NoError(t, err, "stderr:\n%s", stderr.String())
+
+	out := strings.TrimSpace(stdout.String())
+	last := out[strings.LastIndexByte(out, '\n')+1:]
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(last), &got), "last line: %s", last)
+	want := []string{"copy_rows_per_s", "raw_insert_rows_per_s", "raw_unchanged_rows_per_s", "raw_update_rows_per_s",
+		"gorm_insert_rows_per_s", "e2e_insert_rows_per_s", "e2e_unchanged_rows_per_s", "e2e_update_rows_per_s",
+		"recalc_customers_per_s"}
+	var keys []string
+	for k, v := range got {
+		keys = append(keys, k)
+		n, ok := v.(float64)
+		require.True(t, ok && n > 0, "%s = %v, want a positive number", k, v)
+	}
+	slices.Sort(keys)
+	slices.Sort(want)
+	require.Equal(t, want, keys)
+	require.Contains(t, out, "NDJSON: one stream of 2000 rows")
+	require.Contains(t, out, "RSS: one 10000-row JSON request")
+}
+
+// TestGeneratedRowsAreValid checks, without a database, that every generated row passes the
+// service's validation (a rejected row would fail the e2e passes) and that the update pass
+// really changes every row.
+func TestGeneratedRowsAreValid(t *testing.T) {
+	types := map[string]int{}
+	for i := range 5000 {
+		v0, v1 := genInvoice(i, 1000, 0), genInvoice(i, 1000, 1)
+		inv, errs := validation.ParseInvoice(appendJSON(nil, &v0, "bench"))
+		require.Empty(t, errs, "row %d: %s", i, appendJSON(nil, &v0, "bench"))
+		require.Equal(t, v0.id, inv.ID)
+		require.Equal(t, v0.amount, inv.AmountCents)
+		require.NotEqual(t, v0.hash, v1.hash, "row %d: the update pass must change it", i)
+		require.Equal(t, v0.id, v1.id)
+		types[v0.typ]++
+	}
+	require.Len(t, types, 4, "all four invoice types: %v", types)
+}
+
+func TestFlags(t *testing.T) {
+	for _, args := range [][]string{{"-batch", "0"}, {"-batch", "10001"}, {"-clients", "0"}, {"-rows", "-1"}, {"extra"}} {
+		_, err := parseFlags(args, &bytes.Buffer{})
+		require.Error(t, err, "%v", args)
+	}
+	c, err := parseFlags(nil, &bytes.Buffer{})
+	require.NoError(t, err)
+	require.Equal(t, 100000, c.rows)
+	require.Equal(t, 1000, c.batch)
+	require.Equal(t, 4, c.clients)
+	require.Equal(t, 1000, c.customers)
+}

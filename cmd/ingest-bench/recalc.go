@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// recalcInvoicesPerCustomer is how many invoices each seeded customer gets.
+const recalcInvoicesPerCustomer = 10
+
+// seedRecalcSQL adds -recalc-customers customers with 10 invoices each (a monthly subscription
+// through the year, a one-time invoice, a refund; a tenth of the customers in two currencies), as
+// recalc's own benchmark does, all in plain SQL: what is measured is the drain, not this load.
+var seedRecalcSQL = []string{`
+INSERT INTO customers (account_id, source_id, id, content_hash, created_at, updated_at)
+SELECT $1, $2, 'rc_' || c, '\x00', now(), now() FROM generate_series(1, $3::int) c`, `
+INSERT INTO invoices (account_id, source_id, id, customer_id, type, date, amount_cents, currency,
+    subscription_id, start_date, end_date, discount, content_hash, created_at, updated_at)
+SELECT $1, $2, 'rc_inv_' || c || '_' || g, 'rc_' || c,
+       CASE g WHEN $4 THEN 'refund' WHEN $4 - 1 THEN 'one-time' ELSE 'subscription' END,
+       s, 1000 + c % 97, CASE WHEN c % 10 = 0 AND g % 2 = 0 THEN 'EUR' ELSE 'USD' END,
+       'sub_rc_' || c, s, s + interval '1 month', CASE WHEN g % 3 = 0 THEN 100 END, '\x00', now(), now()
+FROM generate_series(1, $3::int) c, generate_series(1, $4::int) g,
+     LATERAL (SELECT timestamptz '2026-01-01 00:00:00+00' + (g - 1) * interval '1 month' AS s) d`, `
+INSERT INTO recalc_queue (account_id, source_id, customer_id)
+SELECT $1, $2, 'rc_' || c FROM generate_series(1, $3::int) c
+ON CONFLICT DO NOTHING`}
+
+// runRecalc measures the recalculation drain rate. After the e2e passes the queue holds the
+// customers those passes touched; -recalc-customers more are seeded and queued, then the
+// binary's `worker` command (RECALC_WORKERS=-recalc-workers) is started, and the clock runs
+// from its start (process start-up included, nothing subtracted) until the queue is empty.
+func (b *bench) runRecalc(ctx context.Context) error {
+	if n := b.cfg.recalcCustomers; n > 0 {
+		b.log("recalc: seeding %d customers with %d invoices each", n, recalcInvoicesPerCustomer)
+		args := []any{[16]byte(b.account), [16]byte(b.source), n, recalcInvoicesPerCustomer}
+		for _, q := range seedRecalcSQL {
+			// Only the invoices statement takes $4.
+			nargs := 3
+			if strings.Contains(q, "$4") {
+				nargs = 4
+			}
+			if _, err := b.pool.Exec(ctx, q, args[:nargs]...); err != nil {
+				return fmt.Errorf("seed: %w", err)
+			}
+		}
+	}
+	if _, err := b.pool.Exec(ctx, "ANALYZE customers"); err != nil {
+		return err
+	}
+	if err := b.settle(ctx); err != nil {
+		return err
+	}
+	queued, err := b.queueLength(ctx)
+	if err != nil {
+		return err
+	}
+	b.log("recalc: draining %d queued customers with RECALC_WORKERS=%d", queued, b.cfg.recalcWorkers)
+	start := time.Now()
+	w, err := b.startChild([]string{"worker"}, "RECALC_WORKERS="+strconv.Itoa(b.cfg.recalcWorkers))
+	if err != nil {
+		return err
+	}
+	defer w.stop()
+	// Poll often enough that the polling error is small next to the drain (seconds), rarely
+	// enough that the count(*) does not compete with the workers.
+	last, lastChange := queued, time.Now()
+	for left := queued; left > 0; {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if done, err := w.exited(); done {
+			return fmt.Errorf("worker exited with %d customers queued: %v", left, err)
+		}
+		if left, err = b.queueLength(ctx); err != nil {
+			return err
+		}
+		if left < last {
+			last, lastChange = left, time.Now()
+		} else if time.Since(lastChange) > 60*time.Second {
+			var attempts int
+			var lastErr *string
+			_ = b.pool.QueryRow(ctx, "SELECT max(attempts), max(last_error) FROM recalc_queue").Scan(&attempts, &lastErr)
+			return fmt.Errorf("queue stuck at %d customers for 60 s (max attempts %d, last error %v)", left, attempts, deref(lastErr))
+		}
+	}
+	d := time.Since(start)
+	w.stop()
+	// Every drained customer must have metrics: a drain that only deleted rows proves nothing.
+	var withMetrics int
+	if err := b.pool.QueryRow(ctx, "SELECT count(DISTINCT customer_id) FROM customer_metrics").Scan(&withMetrics); err != nil {
+		return err
+	}
+	if withMetrics < queued {
+		return fmt.Errorf("%d customers drained but only %d have metrics", queued, withMetrics)
+	}
+	b.recalc = &result{method: "recalc", pass: "drain", rows: queued, dur: d,
+		note: fmt.Sprintf("worker, RECALC_WORKERS=%d; clock includes process start", b.cfg.recalcWorkers)}
+	return nil
+}
+
+func (b *bench) queueLength(ctx context.Context) (int, error) {
+	var n int
+	err := b.pool.QueryRow(ctx, "SELECT count(*) FROM recalc_queue").Scan(&n)
+	return n, err
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// result is one timed pass.
+type result struct {
+	method, pass string
+	rows         int // rows, or customers for the recalc drain
+	dur          time.Duration
+	cpu          cpuUse
+	note         string
+}
+
+func (r result) rate() float64 { return float64(r.rows) / r.dur.Seconds() }
+
+func (b *bench) add(r result) {
+	b.results = append(b.results, r)
+	b.log("  %s %s: %d in %.3f s = %.0f/s", r.method, r.pass, r.rows, r.dur.Seconds(), r.rate())
+}
+
+// rate returns the rate of method's pass, 0 when it did not run.
+func (b *bench) rate(method, pass string) float64 {
+	for _, r := range b.results {
+		if r.method == method && r.pass == pass {
+			return r.rate()
+		}
+	}
+	return 0
+}
+
+// summary is the last line of stdout: exactly these keys, in this order.
+type summary struct {
+	CopyRowsPerS         float64 `json:"copy_rows_per_s"`
+	RawInsertRowsPerS    float64 `json:"raw_insert_rows_per_s"`
+	RawUnchangedRowsPerS float64 `json:"raw_unchanged_rows_per_s"`
+	RawUpdateRowsPerS    float64 `json:"raw_update_rows_per_s"`
+	GormInsertRowsPerS   float64 `json:"gorm_insert_rows_per_s"`
+	E2EInsertRowsPerS    float64 `json:"e2e_insert_rows_per_s"`
+	E2EUnchangedRowsPerS float64 `json:"e2e_unchanged_rows_per_s"`
+	E2EUpdateRowsPerS    float64 `json:"e2e_update_rows_per_s"`
+	RecalcCustomersPerS  float64 `json:"recalc_customers_per_s"`
+}
+
+// target is one of the issue's targets for the e2e figures.
+type target struct {
+	pass    string
+	against string // "raw" or "GORM"
+	factor  float64
+}
+
+var targets = []target{
+	{"insert", "raw", 0.6}, {"insert", "GORM", 1.0},
+	{"unchanged", "raw", 1.0},
+	{"update", "raw", 0.6},
+}
+
+// Targets that are not ratios.
+const (
+	recalcTarget     = 5000 // customers/s
+	rssTargetMiB     = 64   // added by one 10k-row JSON request
+	ndjsonTargetMiB  = 150  // peak over a 1M-row stream
+	ndjsonTargetRows = 1_000_000
+)
+
+func verdict(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "MISSED"
+}
+
+// report prints the table, then the JSON line.
+func (b *bench) report(stdout io.Writer) error {
+	c := b.cfg
+	copyRate := b.rate("COPY", "insert")
+	fmt.Fprintf(stdout, "\ningest-bench: %d invoices over %d customers and %d plans; %d-row batches; %d concurrent clients\n",
+		c.rows, c.customers, len(plans), c.batch, c.clients)
+	for _, l := range []string{
+		fmt.Sprintf("COPY: pgx CopyFrom of %d-row chunks on %d connections (no statuses: the ceiling).", c.batch, c.clients),
+		fmt.Sprintf("raw: pgx, one INSERT ... SELECT FROM unnest ... ON CONFLICT DO UPDATE WHERE hash differs RETURNING per %d rows, %d connections.", c.batch, c.clients),
+		fmt.Sprintf("GORM: CreateInBatches(%d) with OnConflict{UpdateAll}, %d goroutines (no per-row statuses).", c.batch, c.clients),
+		fmt.Sprintf("e2e: invoice-ingest serve (child process, RECALC_WORKERS=0), %d HTTP clients posting %d-row JSON arrays; statuses checked.", c.clients, c.batch),
+		"Every insert pass starts from an empty invoices table; VACUUM ANALYZE + CHECKPOINT before each pass (untimed).",
+		"Server, clients and PostgreSQL share this machine; CPU s = CPU seconds of the pass spent by this process",
+		"(clients) / the e2e server / all postgres processes.",
+	} {
+		fmt.Fprintln(stdout, "  "+l)
+	}
+	fmt.Fprintln(stdout)
+
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "method\tpass\trows\tseconds\trows/s\tx COPY\tx raw\tCPU s bench/server/pg\ttarget")
+	for _, r := range b.results {
+		xraw := "-"
+		if raw := b.rate("raw", r.pass); raw > 0 && r.method != "COPY" {
+			xraw = fmt.Sprintf("%.2f", r.rate()/raw)
+		}
+		var tgt []string
+		if r.method == "e2e" {
+			for _, t := range targets {
+				if t.pass != r.pass {
+					continue
+				}
+				base := b.rate(t.against, t.pass)
+				tgt = append(tgt, fmt.Sprintf(">= %.1f x %s: %s (%.2f)", t.factor, t.against, verdict(r.rate() >= t.factor*base), r.rate()/base))
+			}
+		}
+		if r.note != "" {
+			tgt = append(tgt, r.note)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.3f\t%.0f\t%.2f\t%s\t%.2f / %.2f / %.2f\t%s\n", r.method, r.pass, r.rows, r.dur.Seconds(), r.rate(),
+			r.rate()/copyRate, xraw, r.cpu.bench, r.cpu.server, r.cpu.pg, strings.Join(tgt, "; "))
+	}
+	if r := b.recalc; r != nil {
+		fmt.Fprintf(tw, "%s\t%s\t%d cust\t%.3f\t%.0f cust/s\t-\t-\t-\t>= %d/s: %s; %s\n", r.method, r.pass, r.rows, r.dur.Seconds(),
+			r.rate(), recalcTarget, verdict(r.rate() >= recalcTarget), r.note)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	if m := b.rss; m != nil {
+		delta := m.after - m.before
+		fmt.Fprintf(stdout, "RSS: one %d-row JSON request to a fresh, warmed-up server: peak RSS %.1f -> %.1f MiB, +%.1f MiB (target < %d MiB: %s)\n",
+			rssRows, m.before, m.after, delta, rssTargetMiB, verdict(delta < rssTargetMiB))
+	}
+	if m := b.ndjson; m != nil {
+		tgt := fmt.Sprintf("target < %d MiB for %d rows", ndjsonTargetMiB, ndjsonTargetRows)
+		if m.rows >= ndjsonTargetRows {
+			tgt += ": " + verdict(m.peak < ndjsonTargetMiB)
+		}
+		fmt.Fprintf(stdout, "NDJSON: one stream of %d rows to a fresh server: %.3f s, %.0f rows/s (%.2f x raw insert); server peak RSS %.1f MiB (%.1f after warm-up; %s)\n",
+			m.rows, m.dur.Seconds(), float64(m.rows)/m.dur.Seconds(), float64(m.rows)/m.dur.Seconds()/b.rate("raw", "insert"),
+			m.peak, m.before, tgt)
+	}
+
+	s := summary{
+		CopyRowsPerS:         round(copyRate),
+		RawInsertRowsPerS:    round(b.rate("raw", "insert")),
+		RawUnchangedRowsPerS: round(b.rate("raw", "unchanged")),
+		RawUpdateRowsPerS:    round(b.rate("raw", "update")),
+		GormInsertRowsPerS:   round(b.rate("GORM", "insert")),
+		E2EInsertRowsPerS:    round(b.rate("e2e", "insert")),
+		E2EUnchangedRowsPerS: round(b.rate("e2e", "unchanged")),
+		E2EUpdateRowsPerS:    round(b.rate("e2e", "update")),
+	}
+	if b.recalc != nil {
+		s.RecalcCustomersPerS = round(b.recalc.rate())
+	}
+	line, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", line)
+	return err
+}
+
+// round keeps one decimal: the figures are noisy well before that.
+func round(x float64) float64 { return math.Round(x*10) / 10 }
