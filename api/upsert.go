@@ -88,6 +88,7 @@ func (s *Server) upsert(batch batchFunc) gin.HandlerFunc {
 			writeError(c, models.Errorf(models.EINVALID, "%s", bodyProblem(err)))
 			return
 		}
+		opt.ValidJSON = true // DecodeBodyLimit checked the whole body
 		res, err := batch(c.Request.Context(), accountID(c), rows, opt)
 		if err != nil {
 			writeError(c, err)

@@ -11,11 +11,12 @@ import (
 )
 
 var customerKind = &kind[validation.Customer]{
-	noun:     "customer",
-	table:    "customers",
-	archived: "false",
-	parse:    validation.ParseCustomer,
-	ident:    func(c *validation.Customer) (string, string) { return c.ID, c.DataSource },
+	noun:       "customer",
+	table:      "customers",
+	archived:   "false",
+	parse:      validation.ParseCustomer,
+	parseValid: validation.ParseCustomerValidJSON,
+	ident:      func(c *validation.Customer) (string, string) { return c.ID, c.DataSource },
 	hash: func(c *validation.Customer) []byte {
 		return newHasher().str(c.Name).str(c.Email).str(c.Company).str(c.Country).sum()
 	},

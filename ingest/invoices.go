@@ -12,11 +12,12 @@ import (
 )
 
 var invoiceKind = &kind[validation.Invoice]{
-	noun:     "invoice",
-	table:    "invoices",
-	archived: "archived_at IS NOT NULL",
-	parse:    validation.ParseInvoice,
-	ident:    func(v *validation.Invoice) (string, string) { return v.ID, v.DataSource },
+	noun:       "invoice",
+	table:      "invoices",
+	archived:   "archived_at IS NOT NULL",
+	parse:      validation.ParseInvoice,
+	parseValid: validation.ParseInvoiceValidJSON,
+	ident:      func(v *validation.Invoice) (string, string) { return v.ID, v.DataSource },
 	hash: func(v *validation.Invoice) []byte {
 		return newHasher().str(v.CustomerID).str(v.Type).time(v.Date).int(v.AmountCents).str(v.Currency).
 			str(v.PlanID).str(v.SubscriptionID).time(v.StartDate).time(v.EndDate).

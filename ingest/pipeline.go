@@ -25,6 +25,8 @@ type kind[R any] struct {
 	// archived is the SQL expression telling whether a stored row is archived.
 	archived string
 	parse    func(json.RawMessage) (R, []validation.FieldError)
+	// parseValid is parse for a row known to be valid JSON.
+	parseValid func(json.RawMessage) (R, []validation.FieldError)
 	// ident returns the row's id and data source reference as the client gave them.
 	ident func(*R) (id, source string)
 	hash  func(*R) []byte
@@ -60,9 +62,13 @@ type sourceGroup[R any] struct {
 
 // run is the whole pipeline for one batch, in one transaction.
 func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, raws []json.RawMessage, opt Options) ([]Result, error) {
+	parse := k.parse
+	if opt.ValidJSON {
+		parse = k.parseValid
+	}
 	rows := make([]row[R], len(raws))
 	for i, raw := range raws {
-		v, errs := k.parse(raw)
+		v, errs := parse(raw)
 		rows[i] = row[R]{index: i, val: v, parseErrs: errs}
 		rows[i].id, rows[i].sourceRef = k.ident(&rows[i].val)
 	}

@@ -11,11 +11,12 @@ import (
 )
 
 var planKind = &kind[validation.Plan]{
-	noun:     "plan",
-	table:    "plans",
-	archived: "false",
-	parse:    validation.ParsePlan,
-	ident:    func(p *validation.Plan) (string, string) { return p.ID, p.DataSource },
+	noun:       "plan",
+	table:      "plans",
+	archived:   "false",
+	parse:      validation.ParsePlan,
+	parseValid: validation.ParsePlanValidJSON,
+	ident:      func(p *validation.Plan) (string, string) { return p.ID, p.DataSource },
 	hash: func(p *validation.Plan) []byte {
 		return newHasher().str(p.Name).str(p.IntervalUnit).int(int64(p.IntervalCount)).sum()
 	},

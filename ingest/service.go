@@ -39,6 +39,9 @@ type Result struct {
 type Options struct {
 	// DryRun computes every status against the stored data but writes and queues nothing.
 	DryRun bool
+	// ValidJSON says every row is known to be valid JSON (validation.DecodeBody's rows are), so
+	// parsing skips checking it again.
+	ValidJSON bool
 }
 
 // Service runs batches. The zero value is not usable: DB is required.

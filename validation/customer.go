@@ -17,7 +17,18 @@ type customerWire struct {
 // needs no database. It returns all the row's errors in the order of the SPEC's fields; the
 // returned customer holds every field that passed, so ID is set whenever the id is valid.
 func ParseCustomer(raw json.RawMessage) (Customer, []FieldError) {
-	m, errs := openRow(raw)
+	return parseCustomer(raw, false)
+}
+
+// ParseCustomerValidJSON is ParseCustomer for a row already known to be valid JSON, such as a row of
+// DecodeBody: it skips the JSON check, which is a quarter of the cost of a row. Given invalid
+// JSON it returns wrong errors (never panics); use ParseCustomer when unsure.
+func ParseCustomerValidJSON(raw json.RawMessage) (Customer, []FieldError) {
+	return parseCustomer(raw, true)
+}
+
+func parseCustomer(raw json.RawMessage, validJSON bool) (Customer, []FieldError) {
+	m, errs := openRow(raw, validJSON)
 	if errs != nil {
 		return Customer{}, errs
 	}

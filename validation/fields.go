@@ -34,7 +34,7 @@ func readText(raw []byte) ([]byte, textState) {
 	if isAbsent(raw) {
 		return nil, textAbsent
 	}
-	if raw[0] != '"' {
+	if raw[0] != '"' || len(raw) < 2 || raw[len(raw)-1] != '"' {
 		return nil, textNotString
 	}
 	inner := raw[1 : len(raw)-1]

@@ -2,6 +2,7 @@ package validation
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"unicode/utf8"
 )
@@ -60,6 +61,21 @@ func FuzzDecodeAndParse(f *testing.F) {
 			_, invErrs := ParseInvoice(r)
 			_, cusErrs := ParseCustomer(r)
 			_, planErrs := ParsePlan(r)
+			// The ValidJSON variants trust their caller; fed anything else they may answer
+			// wrongly but must not panic. On valid JSON they must answer exactly as the others.
+			inv2, invErrs2 := ParseInvoiceValidJSON(r)
+			cus2, cusErrs2 := ParseCustomerValidJSON(r)
+			plan2, planErrs2 := ParsePlanValidJSON(r)
+			if json.Valid(r) {
+				inv1, _ := ParseInvoice(r)
+				cus1, _ := ParseCustomer(r)
+				plan1, _ := ParsePlan(r)
+				if !reflect.DeepEqual(inv1, inv2) || !reflect.DeepEqual(invErrs, invErrs2) ||
+					!reflect.DeepEqual(cus1, cus2) || !reflect.DeepEqual(cusErrs, cusErrs2) ||
+					!reflect.DeepEqual(plan1, plan2) || !reflect.DeepEqual(planErrs, planErrs2) {
+					t.Fatalf("ValidJSON variants differ on valid row %q", r)
+				}
+			}
 			for _, errs := range [][]FieldError{invErrs, cusErrs, planErrs} {
 				for _, e := range errs {
 					if e.Code == "" || e.Message == "" {
@@ -80,7 +96,7 @@ func checkMembers(t *testing.T, row []byte) {
 		return
 	}
 	got := map[string]json.RawMessage{}
-	m, errs := openRow(row)
+	m, errs := openRow(row, false)
 	if errs != nil {
 		t.Fatalf("object %q refused: %v", row, errs)
 	}

@@ -30,7 +30,18 @@ var invoiceTypes = []string{"subscription", "one-time", "refund", "cancellation"
 // needs no database. It returns all the row's errors in the order of the SPEC's table; the
 // returned invoice holds every field that passed, so ID is set whenever the id is valid.
 func ParseInvoice(raw json.RawMessage) (Invoice, []FieldError) {
-	m, errs := openRow(raw)
+	return parseInvoice(raw, false)
+}
+
+// ParseInvoiceValidJSON is ParseInvoice for a row already known to be valid JSON, such as a row of
+// DecodeBody: it skips the JSON check, which is a quarter of the cost of a row. Given invalid
+// JSON it returns wrong errors (never panics); use ParseInvoice when unsure.
+func ParseInvoiceValidJSON(raw json.RawMessage) (Invoice, []FieldError) {
+	return parseInvoice(raw, true)
+}
+
+func parseInvoice(raw json.RawMessage, validJSON bool) (Invoice, []FieldError) {
+	m, errs := openRow(raw, validJSON)
 	if errs != nil {
 		return Invoice{}, errs
 	}

@@ -25,7 +25,18 @@ var intervalUnits = []string{"day", "week", "month", "year"}
 // no database. It returns all the row's errors in the order of the SPEC's fields; the returned
 // plan holds every field that passed, so ID is set whenever the id is valid.
 func ParsePlan(raw json.RawMessage) (Plan, []FieldError) {
-	m, errs := openRow(raw)
+	return parsePlan(raw, false)
+}
+
+// ParsePlanValidJSON is ParsePlan for a row already known to be valid JSON, such as a row of
+// DecodeBody: it skips the JSON check, which is a quarter of the cost of a row. Given invalid
+// JSON it returns wrong errors (never panics); use ParsePlan when unsure.
+func ParsePlanValidJSON(raw json.RawMessage) (Plan, []FieldError) {
+	return parsePlan(raw, true)
+}
+
+func parsePlan(raw json.RawMessage, validJSON bool) (Plan, []FieldError) {
+	m, errs := openRow(raw, validJSON)
 	if errs != nil {
 		return Plan{}, errs
 	}

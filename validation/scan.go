@@ -37,16 +37,39 @@ func (m *members) next() bool {
 		m.pos = i
 		return false
 	}
+	// The walk trusts the JSON to be valid (it has been checked, or the caller vouched for it);
+	// on anything else it stops early rather than read out of bounds or loop.
 	if m.isObj {
+		if d[i] != '"' {
+			return m.stop()
+		}
 		end := stringEnd(d, i)
+		if end-i < 2 || d[end-1] != '"' {
+			return m.stop()
+		}
 		m.key = memberName(d[i:end])
 		i = skipSpace(d, end)
-		i = skipSpace(d, i+1) // past ':'
+		if i >= len(d) || d[i] != ':' {
+			return m.stop()
+		}
+		i = skipSpace(d, i+1)
 	}
-	end := valueEnd(d, i)
+	if i >= len(d) {
+		return m.stop()
+	}
+	end := min(valueEnd(d, i), len(d))
+	if end <= i || (d[i] == '"' && (end-i < 2 || d[end-1] != '"')) {
+		return m.stop()
+	}
 	m.value = d[i:end]
 	m.pos = end
 	return true
+}
+
+// stop ends the walk.
+func (m *members) stop() bool {
+	m.pos = len(m.data)
+	return false
 }
 
 // memberName returns the text of a quoted member name. Names with escapes are rare; only they
