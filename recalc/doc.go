@@ -44,8 +44,10 @@
 //
 // recalc_queue is a transactional outbox with one row per customer. [Enqueue] runs in the writer's
 // transaction: a committed write is always followed by a recalculation (also after a crash), a
-// rolled-back one queues nothing. A write inserts the row or bumps its version (and makes it due
-// now), so many writes before a worker gets to a customer cost one recalculation.
+// rolled-back one queues nothing. A write inserts the row, or locks the existing one until it
+// commits, so many writes before a worker gets to a customer cost one recalculation. It bumps the
+// version only of a row a worker holds (so the worker's result is known outdated and the customer
+// runs again) and makes a row waiting out a backoff due now.
 //
 // Lock order. Every statement that locks several queue rows locks them in one global order:
 // account, source, then customer id byte-wise (ORDER BY account_id, source_id, customer_id

@@ -34,8 +34,33 @@ func TestEnqueueCoalescesWrites(t *testing.T) {
 	wg.Wait()
 	row, ok := queued(t, db, key)
 	require.True(t, ok)
-	assert.EqualValues(t, writers*each, row.version)
+	assert.EqualValues(t, 1, row.version, "no worker holds the row: the writes lock it, and need not bump it")
 	assert.Equal(t, 1, count(t, db, `SELECT count(*) FROM recalc_queue WHERE account_id = $1`, key.AccountID.String()))
+}
+
+func TestEnqueueBumpsWhatNeedsIt(t *testing.T) {
+	t.Parallel()
+	db := dbtest.DB(t)
+	ctx := context.Background()
+	t.Run("a row a worker holds counts every write, so the worker's result is known outdated", func(t *testing.T) {
+		key := CustomerKey{AccountID: uuid.New(), SourceID: uuid.New(), CustomerID: "held"}
+		enqueue(t, db, key)
+		_, err := db.SQL.ExecContext(ctx, `UPDATE recalc_queue SET locked_by = 'w', locked_until = now() + interval '1 minute' WHERE account_id = $1`, key.AccountID)
+		require.NoError(t, err)
+		for range 3 {
+			enqueue(t, db, key)
+		}
+		row, _ := queued(t, db, key)
+		assert.EqualValues(t, 4, row.version)
+	})
+	t.Run("a row waiting out a backoff becomes due", func(t *testing.T) {
+		key := CustomerKey{AccountID: uuid.New(), SourceID: uuid.New(), CustomerID: "backoff"}
+		enqueue(t, db, key)
+		_, err := db.SQL.ExecContext(ctx, `UPDATE recalc_queue SET run_at = now() + interval '1 hour' WHERE account_id = $1`, key.AccountID)
+		require.NoError(t, err)
+		enqueue(t, db, key)
+		assert.Equal(t, 1, count(t, db, `SELECT count(*) FROM recalc_queue WHERE account_id = $1 AND run_at <= now()`, key.AccountID.String()))
+	})
 }
 
 func TestEnqueueRollbackQueuesNothing(t *testing.T) {
@@ -84,14 +109,14 @@ func TestEnqueueKeys(t *testing.T) {
 			},
 		},
 		{
-			name: "a second call bumps only its customers",
+			name: "a second call on unclaimed rows leaves them queued once",
 			calls: [][]CustomerKey{
 				{{AccountID: a, SourceID: src, CustomerID: "cus_e"}, {AccountID: a, SourceID: src, CustomerID: "cus_f"}},
 				{{AccountID: a, SourceID: src, CustomerID: "cus_f"}},
 			},
 			want: map[CustomerKey]int64{
 				{AccountID: a, SourceID: src, CustomerID: "cus_e"}: 1,
-				{AccountID: a, SourceID: src, CustomerID: "cus_f"}: 2,
+				{AccountID: a, SourceID: src, CustomerID: "cus_f"}: 1,
 			},
 		},
 		{

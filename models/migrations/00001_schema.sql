@@ -101,8 +101,9 @@ CREATE INDEX invoices_archived_by_date ON invoices (account_id, source_id, date 
 CREATE INDEX invoices_by_customer ON invoices (account_id, source_id, customer_id) WHERE archived_at IS NULL;
 
 -- The recalculation queue: a transactional outbox, one row per customer, written in the same
--- transaction as the invoice write. A write bumps version; a worker deletes the row after computing
--- only if version is still the one it claimed, so a write during a computation leads to one more run.
+-- transaction as the invoice write (see recalc/enqueue.go). A write to a customer a worker holds
+-- bumps version; the worker deletes the row after computing only if version is still the one it
+-- claimed, so a write during a computation leads to one more run.
 CREATE TABLE recalc_queue (
     account_id   uuid        NOT NULL,
     source_id    uuid        NOT NULL,
@@ -128,7 +129,8 @@ BEGIN
     INSERT INTO recalc_queue (account_id, source_id, customer_id)
     VALUES (OLD.account_id, OLD.source_id, OLD.customer_id)
     ON CONFLICT (account_id, source_id, customer_id)
-    DO UPDATE SET version = recalc_queue.version + 1, run_at = least(recalc_queue.run_at, now()), updated_at = now();
+    DO UPDATE SET version = recalc_queue.version + 1, run_at = least(recalc_queue.run_at, now()), updated_at = now()
+    WHERE recalc_queue.locked_by IS NOT NULL OR recalc_queue.run_at > now(); -- as recalc.Enqueue
     RETURN NULL;
 END
 $$;
