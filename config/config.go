@@ -24,6 +24,7 @@ type Config struct {
 	MaxBodyBytes  int64  // INGEST_MAX_BODY_BYTES: largest request body
 	RecalcWorkers int    // RECALC_WORKERS: concurrent recalculation workers (0 = none)
 	LogLevel      slog.Level
+	DebugAddr     string // DEBUG_ADDR: where /debug/pprof listens; empty (the default) = off
 }
 
 // Load reads the environment through getenv (os.Getenv in production, a map in tests).
@@ -48,6 +49,12 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("HTTP_ADDR: must be host:port, e.g. 127.0.0.1:8080 (got %q)", v)
 		}
 		c.HTTPAddr = v
+	}
+	if v := getenv("DEBUG_ADDR"); v != "" {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return c, fmt.Errorf("DEBUG_ADDR: must be host:port, e.g. 127.0.0.1:6060 (got %q)", v)
+		}
+		c.DebugAddr = v
 	}
 	var err error
 	if c.MaxRows, err = intVar(getenv, "INGEST_MAX_ROWS", c.MaxRows, 1); err != nil {

@@ -41,7 +41,7 @@ func TestInvalidNamesTheVariable(t *testing.T) {
 	t.Parallel()
 	for name, value := range map[string]string{
 		"DATABASE_URL": "::nonsense", "HTTP_ADDR": "8080", "INGEST_MAX_ROWS": "0",
-		"INGEST_MAX_BODY_BYTES": "big", "RECALC_WORKERS": "-1", "LOG_LEVEL": "loud",
+		"INGEST_MAX_BODY_BYTES": "big", "RECALC_WORKERS": "-1", "LOG_LEVEL": "loud", "DEBUG_ADDR": "6060",
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

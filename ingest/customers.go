@@ -17,8 +17,8 @@ var customerKind = &kind[validation.Customer]{
 	parse:      validation.ParseCustomer,
 	parseValid: validation.ParseCustomerValidJSON,
 	ident:      func(c *validation.Customer) (string, string) { return c.ID, c.DataSource },
-	hash: func(c *validation.Customer) []byte {
-		return newHasher().str(c.Name).str(c.Email).str(c.Company).str(c.Country).sum()
+	hash: func(h *hasher, c *validation.Customer) []byte {
+		return h.start().str(c.Name).str(c.Email).str(c.Company).str(c.Country).sum()
 	},
 	write: writeCustomers,
 }

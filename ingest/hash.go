@@ -11,10 +11,15 @@ import (
 const hashVersion = 1
 
 // hasher builds the content digest of a row: each field length-prefixed, so no two different
-// rows share an encoding. Absent optional values differ from empty ones.
+// rows share an encoding. Absent optional values differ from empty ones. One hasher serves a whole
+// batch: start resets it for the next row.
 type hasher struct{ buf []byte }
 
-func newHasher() *hasher { return &hasher{buf: append(make([]byte, 0, 256), hashVersion)} }
+// start begins the digest of a new row.
+func (h *hasher) start() *hasher {
+	h.buf = append(h.buf[:0], hashVersion)
+	return h
+}
 
 func (h *hasher) str(s string) *hasher {
 	h.buf = binary.AppendUvarint(h.buf, uint64(len(s)))

@@ -18,8 +18,8 @@ var invoiceKind = &kind[validation.Invoice]{
 	parse:      validation.ParseInvoice,
 	parseValid: validation.ParseInvoiceValidJSON,
 	ident:      func(v *validation.Invoice) (string, string) { return v.ID, v.DataSource },
-	hash: func(v *validation.Invoice) []byte {
-		return newHasher().str(v.CustomerID).str(v.Type).time(v.Date).int(v.AmountCents).str(v.Currency).
+	hash: func(h *hasher, v *validation.Invoice) []byte {
+		return h.start().str(v.CustomerID).str(v.Type).time(v.Date).int(v.AmountCents).str(v.Currency).
 			str(v.PlanID).str(v.SubscriptionID).time(v.StartDate).time(v.EndDate).
 			optInt(v.Quantity).optInt(v.Discount).sum()
 	},

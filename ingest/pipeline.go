@@ -29,7 +29,7 @@ type kind[R any] struct {
 	parseValid func(json.RawMessage) (R, []validation.FieldError)
 	// ident returns the row's id and data source reference as the client gave them.
 	ident func(*R) (id, source string)
-	hash  func(*R) []byte
+	hash  func(*hasher, *R) []byte
 	// check adds the errors of references other than the data source (customers, plans) to rows
 	// of one source; nil for kinds without such references.
 	check func(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, rows []*row[R]) error
@@ -102,20 +102,15 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 	return results(rows), nil
 }
 
-// upsertGroup checks the group's other references, decides each row's status against the stored
-// content hashes and writes the rows that differ, one statement per chunk. Rows that turn out to
-// have errors are dropped from g.rows.
+// upsertGroup decides each row's status against the stored content hashes, checks the other
+// references of the rows that differ, and writes those, one statement per chunk. Rows that turn
+// out to have errors are dropped from g.rows.
 func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R], account uuid.UUID, now time.Time, g *sourceGroup[R], opt Options) error {
-	if k.check != nil {
-		if err := k.check(ctx, tx, account, g.source, g.rows); err != nil {
-			return err
-		}
-		g.rows = slices.DeleteFunc(g.rows, func(r *row[R]) bool { return len(r.errs) > 0 })
-	}
 	ids := make([]string, len(g.rows))
+	var h hasher
 	for i, r := range g.rows {
 		ids[i] = r.id
-		r.hash = k.hash(&r.val)
+		r.hash = k.hash(&h, &r.val)
 	}
 	stored, err := loadStored(ctx, tx, k.table, k.archived, account, g.source, ids)
 	if err != nil {
@@ -134,6 +129,15 @@ func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R],
 			r.status = Updated
 		}
 		changed = append(changed, r)
+	}
+	// An unchanged row's customer and plan are those of the stored row, which exist: foreign keys
+	// guarantee it and nothing deletes them. Only the rows about to be written need the check.
+	if k.check != nil && len(changed) > 0 {
+		if err := k.check(ctx, tx, account, g.source, changed); err != nil {
+			return err
+		}
+		changed = slices.DeleteFunc(changed, func(r *row[R]) bool { return len(r.errs) > 0 })
+		g.rows = slices.DeleteFunc(g.rows, func(r *row[R]) bool { return len(r.errs) > 0 })
 	}
 	if opt.DryRun {
 		return nil

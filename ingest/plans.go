@@ -17,8 +17,8 @@ var planKind = &kind[validation.Plan]{
 	parse:      validation.ParsePlan,
 	parseValid: validation.ParsePlanValidJSON,
 	ident:      func(p *validation.Plan) (string, string) { return p.ID, p.DataSource },
-	hash: func(p *validation.Plan) []byte {
-		return newHasher().str(p.Name).str(p.IntervalUnit).int(int64(p.IntervalCount)).sum()
+	hash: func(h *hasher, p *validation.Plan) []byte {
+		return h.start().str(p.Name).str(p.IntervalUnit).int(int64(p.IntervalCount)).sum()
 	},
 	write: writePlans,
 }

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"runtime/debug"
 	"time"
 
 	"invoice-ingest/api"
@@ -43,10 +45,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		cfg.HTTPAddr = *addr
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// Each batch allocates garbage in proportion to its rows; collecting at twice the live heap
+	// instead of once spends a few MiB to save a tenth of the CPU. GOGC set by the operator wins.
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
 	if *demo {
 		if err := demoAccount(ctx, db, stdout); err != nil {
 			return err
 		}
+	}
+
+	// Debug: pprof on its own listener, never on the API's, and only when asked for.
+	if cfg.DebugAddr != "" {
+		debugSrv := &http.Server{Addr: cfg.DebugAddr, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := debugSrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("debug server", slog.String("error", err.Error()))
+			}
+		}()
+		defer debugSrv.Close()
+		log.Info("debug server", slog.String("addr", cfg.DebugAddr))
 	}
 
 	// Recalculation workers: their own context, so they stop after the server has drained.
@@ -110,6 +129,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	return workersErr
+}
+
+// debugMux serves the runtime profiles of net/http/pprof.
+func debugMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // demoAccount creates an account named "demo" when there is none and prints its key, so a new
