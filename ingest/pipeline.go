@@ -24,7 +24,11 @@ type kind[R any] struct {
 	table string
 	// archived is the SQL expression telling whether a stored row is archived.
 	archived string
-	parse    func(json.RawMessage) (R, []validation.FieldError)
+	// refsSQL is the SQL expression of a stored row's references other than its data source, as
+	// refs spells them for an incoming row; a row whose refs equal the stored ones needs no check.
+	refsSQL string
+	refs    func(*R) string
+	parse   func(json.RawMessage) (R, []validation.FieldError)
 	// parseValid is parse for a row known to be valid JSON.
 	parseValid func(json.RawMessage) (R, []validation.FieldError)
 	// ident returns the row's id and data source reference as the client gave them.
@@ -112,7 +116,7 @@ func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R],
 		ids[i] = r.id
 		r.hash = k.hash(&h, &r.val)
 	}
-	stored, err := loadStored(ctx, tx, k.table, k.archived, account, g.source, ids)
+	stored, err := loadStored(ctx, tx, k, account, g.source, ids)
 	if err != nil {
 		return err
 	}
@@ -130,10 +134,16 @@ func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R],
 		}
 		changed = append(changed, r)
 	}
-	// An unchanged row's customer and plan are those of the stored row, which exist: foreign keys
-	// guarantee it and nothing deletes them. Only the rows about to be written need the check.
-	if k.check != nil && len(changed) > 0 {
-		if err := k.check(ctx, tx, account, g.source, changed); err != nil {
+	// A stored row's customer and plan exist: foreign keys guarantee it and nothing deletes them.
+	// So only rows about to be written whose references differ from the stored row's need the check.
+	var toCheck []*row[R]
+	for _, r := range changed {
+		if st, ok := stored[r.id]; k.check != nil && (!ok || st.refs != k.refs(&r.val)) {
+			toCheck = append(toCheck, r)
+		}
+	}
+	if len(toCheck) > 0 {
+		if err := k.check(ctx, tx, account, g.source, toCheck); err != nil {
 			return err
 		}
 		changed = slices.DeleteFunc(changed, func(r *row[R]) bool { return len(r.errs) > 0 })
@@ -169,10 +179,11 @@ func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R],
 type storedRow struct {
 	hash     []byte
 	archived bool
+	refs     string
 }
 
 // loadStored reads the content hashes of the given ids of one source, in one query.
-func loadStored(ctx context.Context, tx *sql.Tx, table, archived string, account, source uuid.UUID, ids []string) (map[string]storedRow, error) {
+func loadStored[R any](ctx context.Context, tx *sql.Tx, k *kind[R], account, source uuid.UUID, ids []string) (map[string]storedRow, error) {
 	out := make(map[string]storedRow, len(ids))
 	if len(ids) == 0 {
 		return out, nil
@@ -180,19 +191,19 @@ func loadStored(ctx context.Context, tx *sql.Tx, table, archived string, account
 	// One primary-key probe per id, whatever the statistics say: LIMIT 1 keeps the planner from
 	// flattening the LATERAL subquery into a join, which on a young table (no statistics yet) it
 	// would run as a hash of every stored row of the source, making a first import quadratic.
-	q := `SELECT k.id, t.content_hash, t.archived FROM unnest($3::text[]) AS k(id)
-		CROSS JOIN LATERAL (SELECT content_hash, ` + archived + ` AS archived FROM ` + table + `
-			WHERE account_id = $1 AND source_id = $2 AND id = k.id LIMIT 1) t`
+	q := `SELECT k.id, t.content_hash, t.archived, t.refs FROM unnest($3::text[]) AS k(id)
+		CROSS JOIN LATERAL (SELECT content_hash, ` + k.archived + ` AS archived, ` + k.refsSQL + ` AS refs
+			FROM ` + k.table + ` WHERE account_id = $1 AND source_id = $2 AND id = k.id LIMIT 1) t`
 	rs, err := tx.QueryContext(ctx, q, account, source, ids)
 	if err != nil {
-		return nil, fmt.Errorf("read stored %s: %w", table, err)
+		return nil, fmt.Errorf("read stored %s: %w", k.table, err)
 	}
 	defer rs.Close()
 	for rs.Next() {
 		var id string
 		var st storedRow
-		if err := rs.Scan(&id, &st.hash, &st.archived); err != nil {
-			return nil, fmt.Errorf("read stored %s: %w", table, err)
+		if err := rs.Scan(&id, &st.hash, &st.archived, &st.refs); err != nil {
+			return nil, fmt.Errorf("read stored %s: %w", k.table, err)
 		}
 		out[id] = st
 	}

@@ -92,3 +92,47 @@ func TestAccountScope(t *testing.T) {
 		require.Equal(t, "Customer ID only-in-"+name+" does not exist", res[0].Errors[0].Message)
 	}
 }
+
+// An update whose customer or plan changes is checked like an insert; one that keeps them is not
+// checked (they exist), and no two (customer, plan) pairs are mistaken for each other.
+func TestReferencesCheckedWhenTheyChange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.DB(t)
+	acc, _, err := db.CreateAccount(ctx, "refs")
+	require.NoError(t, err)
+	_, _, err = db.CreateDataSource(ctx, acc.ID, "s")
+	require.NoError(t, err)
+	svc := &ingest.Service{DB: db}
+	_, err = svc.Customers(ctx, acc.ID, raws(`{"id": "x y", "data_source": "s"}`, `{"id": "x", "data_source": "s"}`), ingest.Options{})
+	require.NoError(t, err)
+	_, err = svc.Plans(ctx, acc.ID, raws(`{"id": "z", "data_source": "s", "name": "Z"}`), ingest.Options{})
+	require.NoError(t, err)
+	invoice := func(customer, plan string, amount int) json.RawMessage {
+		p := ""
+		if plan != "" {
+			p = fmt.Sprintf(`"plan_id": %q,`, plan)
+		}
+		return json.RawMessage(fmt.Sprintf(`{"id": "inv", "customer_id": %q, %s "data_source": "s", "type": "one-time",
+			"date": "2024-01-01", "amount_cents": %d, "currency": "USD", "start_date": "2024-01-01", "end_date": "2024-01-01"}`, customer, p, amount))
+	}
+	upsert := func(raw json.RawMessage) ingest.Result {
+		res, err := svc.Invoices(ctx, acc.ID, []json.RawMessage{raw}, ingest.Options{})
+		require.NoError(t, err)
+		return res[0]
+	}
+	require.Equal(t, ingest.Inserted, upsert(invoice("x y", "z", 1)).Status)
+	require.Equal(t, ingest.Updated, upsert(invoice("x y", "z", 2)).Status, "same references: no check needed")
+
+	for _, tc := range []struct{ name, customer, plan, message string }{
+		{"customer changes to a missing one", "nobody", "z", "Customer ID nobody does not exist"},
+		{"plan changes to a missing one", "x y", "nope", "Plan ID nope does not exist"},
+		{"a pair that would spell the same without lengths", "x", "y z", "Plan ID y z does not exist"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := upsert(invoice(tc.customer, tc.plan, 3))
+			require.Equal(t, ingest.Failed, r.Status)
+			require.Equal(t, tc.message, r.Errors[0].Message)
+		})
+	}
+}

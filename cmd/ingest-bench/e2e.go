@@ -106,13 +106,18 @@ type server struct {
 // startServer starts `serve` on a free port with RECALC_WORKERS=0, so recalculation never
 // competes with the ingest passes for the two cores, and waits until /readyz answers.
 func (b *bench) startServer(ctx context.Context) (*server, error) {
+	return b.startServerWorkers(ctx, 0)
+}
+
+// startServerWorkers is startServer with the given number of recalculation workers.
+func (b *bench) startServerWorkers(ctx context.Context, workers int) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	c, err := b.startChild([]string{"serve"}, "HTTP_ADDR="+addr, "RECALC_WORKERS=0")
+	c, err := b.startChild([]string{"serve"}, "HTTP_ADDR="+addr, "RECALC_WORKERS="+strconv.Itoa(workers))
 	if err != nil {
 		return nil, err
 	}

@@ -66,6 +66,8 @@ type config struct {
 	recalcCustomers int
 	recalcWorkers   int
 	ndjsonRows      int
+	freshness       time.Duration
+	freshnessRate   int
 	binary          string // a prebuilt invoice-ingest; built from the module when empty
 }
 
@@ -85,6 +87,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.recalcCustomers, "recalc-customers", 10000, "extra customers (10 invoices each) queued for the recalculation drain")
 	fs.IntVar(&c.recalcWorkers, "recalc-workers", 2, "RECALC_WORKERS of the worker process that drains the queue")
 	fs.IntVar(&c.ndjsonRows, "ndjson-rows", 0, "rows of one streamed NDJSON request to a fresh server (0 = skip)")
+	fs.DurationVar(&c.freshness, "freshness", 10*time.Second, "how long to measure write-to-fresh-metrics delay under steady load (0 = skip)")
+	fs.IntVar(&c.freshnessRate, "freshness-rate", 10000, "invoice rows/s of the steady load while freshness is measured")
 	fs.StringVar(&c.binary, "binary", "", "prebuilt invoice-ingest binary (default: go build ./cmd/invoice-ingest from the module root)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -96,7 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-rows, -customers, -clients and -recalc-workers must be at least 1")
 	case c.batch < 1 || c.batch > 10000:
 		return c, errors.New("-batch must be 1 to 10000 (the server's INGEST_MAX_ROWS)")
-	case c.recalcCustomers < 0 || c.ndjsonRows < 0:
+	case c.recalcCustomers < 0 || c.ndjsonRows < 0 || c.freshness < 0 || c.freshnessRate < 1:
 		return c, errors.New("-recalc-customers and -ndjson-rows must not be negative")
 	}
 	return c, nil
@@ -118,6 +122,7 @@ type bench struct {
 	recalc  *result
 	rss     *rssResult
 	ndjson  *ndjsonResult
+	fresh   *freshnessResult
 	srv     *server // the e2e server, whose CPU use timePass reports
 }
 
@@ -199,6 +204,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		{"e2e", func(ctx context.Context) error { return b.runE2E(ctx, srv, rows, changed) }},
 		{"recalc", b.runRecalc},
 		{"NDJSON", b.runNDJSON},
+		{"freshness", func(ctx context.Context) error { return b.runFreshness(ctx, rows, changed) }},
 	}
 	for _, s := range steps {
 		if err := s.fn(ctx); err != nil {
