@@ -33,8 +33,8 @@ func (s *Server) authenticate() gin.HandlerFunc {
 	}
 }
 
-// require refuses keys without scope with 403.
-func require(scope string) gin.HandlerFunc {
+// requireScope refuses keys without scope with 403.
+func requireScope(scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if !apiKey(c).HasScope(scope) {
 			writeError(c, models.Errorf(models.EFORBIDDEN, "This API key lacks the %s scope.", scope))

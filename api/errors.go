@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -22,6 +24,9 @@ var statusOf = map[string]int{
 	models.EINTERNAL:     http.StatusInternalServerError,
 }
 
+// statusClientClosed is logged for requests whose client disconnected before the answer.
+const statusClientClosed = 499
+
 // retryAfterSeconds is what a 503 tells clients to wait.
 const retryAfterSeconds = "2"
 
@@ -38,6 +43,13 @@ type problem struct {
 // are classified: an unreachable database is 503, anything else 500 and logged with the request id;
 // their text never reaches the client.
 func writeError(c *gin.Context, err error) {
+	if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
+		// The client went away: nothing is wrong with us, and nobody reads the answer. 499 is
+		// what proxies log for it.
+		logger(c).Info("request canceled by the client")
+		c.AbortWithStatus(statusClientClosed)
+		return
+	}
 	code := models.ErrorCode(err)
 	msg := models.ErrorMessage(err)
 	if code == models.EINTERNAL && models.IsUnavailable(err) {

@@ -39,8 +39,8 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/readyz", s.readyz)
 
 	data := r.Group("/data", s.authenticate())
-	read := data.Group("", require(models.ScopeRead))
-	write := data.Group("", require(models.ScopeWrite))
+	read := data.Group("", requireScope(models.ScopeRead))
+	write := data.Group("", requireScope(models.ScopeWrite))
 
 	read.GET("/data_sources", s.listDataSources)
 	write.POST("/data_sources", s.createDataSource)
