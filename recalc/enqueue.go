@@ -16,6 +16,7 @@ import (
 //     so the row stays queued for another run;
 //   - one waiting out a retry backoff (run_at in the future): run_at = now() makes it due at once,
 //     since the new write may be what fixes it.
+//
 // Leaving the others untouched spares a new row version per customer on every write.
 const enqueueSQL = `
 INSERT INTO recalc_queue AS q (account_id, source_id, customer_id)
