@@ -14,7 +14,7 @@ import (
 // Config tunes a Pool. Zero values get defaults.
 type Config struct {
 	Workers       int              // concurrent workers (claim loops); default 2
-	BatchSize     int              // customers claimed at once; default 500
+	BatchSize     int              // customers claimed at once; default 1000
 	Lease         time.Duration    // how long a claim lasts before another worker may take it; default 1 min
 	PollInterval  time.Duration    // idle wait between polls when nothing is due; default 200ms
 	SweepInterval time.Duration    // how often the sweep runs; default 1 min
@@ -27,7 +27,7 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultWorkers       = 2
-	DefaultBatchSize     = 500
+	DefaultBatchSize     = 1000
 	DefaultLease         = time.Minute
 	DefaultPollInterval  = 200 * time.Millisecond
 	DefaultSweepInterval = time.Minute
