@@ -157,6 +157,13 @@ func TestFailingCustomerIsRetriedWithBackoff(t *testing.T) {
 			_, stale, err := CustomerMetrics(context.Background(), db, bad)
 			require.NoError(t, err)
 			assert.True(t, stale)
+			st, err := Status(context.Background(), db, 10)
+			require.NoError(t, err)
+			assert.EqualValues(t, 1, st.Queued, "an operator sees the failure")
+			require.Len(t, st.Failing, 1)
+			assert.Equal(t, bad.CustomerID, st.Failing[0].CustomerID)
+			assert.Equal(t, 1, st.Failing[0].Attempts)
+			assert.Equal(t, tt.wantErr, st.Failing[0].LastError)
 
 			// Not due yet: nothing to do. Made due, it fails again and waits longer, up to MaxBackoff.
 			n, err = p.RunOnce(context.Background())

@@ -12,6 +12,7 @@ import (
 
 	"invoice-ingest/config"
 	"invoice-ingest/models"
+	"invoice-ingest/recalc"
 )
 
 // newFlags returns a flag set whose errors become usage errors instead of exiting.
@@ -140,4 +141,31 @@ func splitScopes(s string) []string {
 		}
 	}
 	return out
+}
+
+// recalcStatus prints the recalculation queue: how many customers wait, how many are being
+// computed, and the failing ones with their attempts and last error (for operators: the error
+// text may be internal, so the API never shows it).
+func recalcStatus(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "status" {
+		return usageError{"recalc: expected 'status'"}
+	}
+	fs := newFlags("recalc status")
+	limit := fs.Int("limit", 20, "most failing customers to list")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if *limit < 1 || fs.NArg() > 0 {
+		return usageError{"recalc status: --limit must be at least 1"}
+	}
+	_, db, err := openDB(ctx, getenv)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	st, err := recalc.Status(ctx, db, *limit)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(st)
 }

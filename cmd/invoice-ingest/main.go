@@ -35,6 +35,7 @@ const usage = `usage:
   invoice-ingest accounts create --name NAME
   invoice-ingest keys create --account ID [--scopes data:read,data:write]
   invoice-ingest keys revoke KEY_ID
+  invoice-ingest recalc status [--limit N]
 Configuration comes from the environment: DATABASE_URL, HTTP_ADDR, INGEST_MAX_ROWS,
 INGEST_MAX_BODY_BYTES, RECALC_WORKERS, LOG_LEVEL (see README).
 `
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return accounts(ctx, rest, getenv, stdout)
 	case "keys":
 		return keys(ctx, rest, getenv, stdout)
+	case "recalc":
+		return recalcStatus(ctx, rest, getenv, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -76,6 +76,12 @@ func TestAccountsCreateThenRequest(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, http.StatusUnauthorized, call(key.APIKey))
 	})
+
+	t.Run("recalc status", func(t *testing.T) {
+		out, err := cli(t, url, "recalc", "status")
+		require.NoError(t, err)
+		require.JSONEq(t, `{"queued": 0, "running": 0, "failing": []}`, out)
+	})
 }
 
 func TestUsageErrors(t *testing.T) {
@@ -83,6 +89,7 @@ func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{}, {"bogus"}, {"serve", "--nope"}, {"accounts"}, {"accounts", "create"},
 		{"keys", "create"}, {"keys", "create", "--account", "not-a-uuid"}, {"keys", "revoke"}, {"keys", "twist"},
+		{"recalc"}, {"recalc", "status", "--limit", "0"},
 	} {
 		_, err := cli(t, "postgres://127.0.0.1:1/never", args...)
 		var u usageError

@@ -1,0 +1,56 @@
+package recalc
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"invoice-ingest/models"
+)
+
+// Failure is a customer whose recalculation failed and waits for its next attempt.
+type Failure struct {
+	AccountID     uuid.UUID `json:"account_id"`
+	SourceID      uuid.UUID `json:"source_id"`
+	CustomerID    string    `json:"customer_id"`
+	Attempts      int       `json:"attempts"`
+	LastError     string    `json:"last_error"`
+	NextAttemptAt time.Time `json:"next_attempt_at"`
+}
+
+// QueueStatus is what an operator asks of the queue: how much waits, how much is being computed,
+// and which customers keep failing (most attempts first). It spans every account: it is for the
+// operator's command line, never for the API.
+type QueueStatus struct {
+	Queued  int64     `json:"queued"`
+	Running int64     `json:"running"`
+	Failing []Failure `json:"failing"`
+}
+
+// Status reads the queue's status, listing at most limit failing customers.
+func Status(ctx context.Context, db *models.DB, limit int) (QueueStatus, error) {
+	var st QueueStatus
+	err := db.SQL.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE locked_until > now())
+		FROM recalc_queue`).Scan(&st.Queued, &st.Running)
+	if err != nil {
+		return st, fmt.Errorf("queue status: %w", err)
+	}
+	rows, err := db.SQL.QueryContext(ctx, `SELECT account_id, source_id, customer_id, attempts, coalesce(last_error, ''), run_at
+		FROM recalc_queue WHERE attempts > 0 ORDER BY attempts DESC, run_at LIMIT $1`, limit)
+	if err != nil {
+		return st, fmt.Errorf("queue failures: %w", err)
+	}
+	defer rows.Close()
+	st.Failing = []Failure{}
+	for rows.Next() {
+		var f Failure
+		if err := rows.Scan(&f.AccountID, &f.SourceID, &f.CustomerID, &f.Attempts, &f.LastError, &f.NextAttemptAt); err != nil {
+			return st, err
+		}
+		f.NextAttemptAt = f.NextAttemptAt.UTC()
+		st.Failing = append(st.Failing, f)
+	}
+	return st, rows.Err()
+}
