@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 
@@ -84,9 +83,6 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	return c, nil
 }
-
-// FromEnv loads the process environment.
-func FromEnv() (Config, error) { return Load(os.Getenv) }
 
 func intVar(getenv func(string) string, name string, def, min int) (int, error) {
 	v := getenv(name)

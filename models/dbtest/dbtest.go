@@ -29,7 +29,6 @@ const DefaultServerURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=di
 var (
 	once   sync.Once
 	shared *models.DB
-	url    string
 	name   string
 	err    error
 )
@@ -48,6 +47,8 @@ func Main(m *testing.M) {
 	code := m.Run()
 	if shared != nil {
 		shared.Close()
+	}
+	if name != "" {
 		if err := drop(context.Background(), name); err != nil {
 			fmt.Fprintln(os.Stderr, "dbtest: drop:", err)
 		}
@@ -58,30 +59,19 @@ func Main(m *testing.M) {
 // DB returns the package's database, creating it on first use.
 func DB(t testing.TB) *models.DB {
 	t.Helper()
-	once.Do(func() { shared, url, name, err = create(context.Background()) })
+	once.Do(func() { shared, name, err = create(context.Background()) })
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
 	return shared
 }
 
-// URL returns the package's database URL (for tests that start the binary or open more pools).
-func URL(t testing.TB) string {
-	DB(t)
-	return url
-}
-
 // NewDatabase creates one more fresh migrated database, dropped when t ends, and returns its URL.
 // For tests that must own a whole database (migration runs, queue fault tests).
 func NewDatabase(t testing.TB) string {
 	t.Helper()
-	ctx := context.Background()
-	tmpl, err := template(ctx)
+	dbName, err := clone(context.Background())
 	if err != nil {
-		t.Fatalf("dbtest: %v", err)
-	}
-	dbName := "ii_test_" + randomSuffix()
-	if err := exec(ctx, "CREATE DATABASE "+pgx.Identifier{dbName}.Sanitize()+" TEMPLATE "+pgx.Identifier{tmpl}.Sanitize()); err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
 	t.Cleanup(func() { _ = drop(context.Background(), dbName) })
@@ -99,21 +89,25 @@ func NewEmptyDatabase(t testing.TB) string {
 	return withDatabase(dbName)
 }
 
-func create(ctx context.Context) (*models.DB, string, string, error) {
+// create clones the package's database and opens it.
+func create(ctx context.Context) (*models.DB, string, error) {
+	dbName, err := clone(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	db, err := models.Open(ctx, withDatabase(dbName))
+	return db, dbName, err
+}
+
+// clone creates a new database from the migrated template and returns its name.
+func clone(ctx context.Context) (string, error) {
 	tmpl, err := template(ctx)
 	if err != nil {
-		return nil, "", "", err
+		return "", err
 	}
 	dbName := "ii_test_" + randomSuffix()
-	if err := exec(ctx, "CREATE DATABASE "+pgx.Identifier{dbName}.Sanitize()+" TEMPLATE "+pgx.Identifier{tmpl}.Sanitize()); err != nil {
-		return nil, "", "", err
-	}
-	u := withDatabase(dbName)
-	db, err := models.Open(ctx, u)
-	if err != nil {
-		return nil, "", "", err
-	}
-	return db, u, dbName, nil
+	err = exec(ctx, "CREATE DATABASE "+pgx.Identifier{dbName}.Sanitize()+" TEMPLATE "+pgx.Identifier{tmpl}.Sanitize())
+	return dbName, err
 }
 
 // template returns the name of the migrated template database, building it once per schema. Test
