@@ -25,7 +25,7 @@ func TestMigrate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	want := []string{"accounts", "api_keys", "customer_metric_schedule", "customer_metrics", "customers",
-		"data_sources", "invoices", "plans", "recalc_queue"}
+		"data_sources", "invoices", "plans", "recalc_outbox", "recalc_queue"}
 
 	t.Run("from empty, then again as a no-op", func(t *testing.T) {
 		t.Parallel()

@@ -25,9 +25,9 @@ type claim struct {
 
 // claimSQL takes up to $3 due, unclaimed (or expired) customers, oldest run_at first, and marks
 // them held by $1 for the lease $2 (microseconds). It runs as its own transaction and commits at
-// once: the claim is the lease columns, not a row lock, so ingest's Enqueue never waits behind a
-// computation. SKIP LOCKED makes concurrent claimers take disjoint rows without waiting, and skips
-// rows an ingest transaction is bumping right now (they are claimed on a later poll).
+// once: the claim is the lease columns, not a row lock, so a fold never waits behind a computation.
+// SKIP LOCKED makes concurrent claimers take disjoint rows without waiting, and skips rows a fold
+// is bumping right now (they are claimed on a later poll).
 //
 // Due and expired are judged by the database's clock, the one clock every process shares.
 const claimSQL = `
@@ -77,8 +77,7 @@ func keysOf(items []item) []CustomerKey {
 
 // ownedSQL selects, among the keys $1..$3, the rows still held by claim $4, and locks them in key
 // order. Statements that follow it in the same transaction find their rows locked already, so they
-// cannot deadlock with an ingest transaction bumping several of them (Enqueue locks in the same
-// order). A row no longer held by us (lease expired and taken by another worker, or finished by it)
+// cannot deadlock with a fold bumping several of them (folds lock in the same order). A row no longer held by us (lease expired and taken by another worker, or finished by it)
 // is neither returned nor locked.
 var ownedSQL = `
 SELECT c.n, q.version

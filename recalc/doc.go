@@ -42,18 +42,24 @@
 //
 // # The queue
 //
-// recalc_queue is a transactional outbox with one row per customer. [Enqueue] runs in the writer's
-// transaction: a committed write is always followed by a recalculation (also after a crash), a
-// rolled-back one queues nothing. A write inserts the row, or locks the existing one until it
-// commits, so many writes before a worker gets to a customer cost one recalculation. It bumps the
-// version only of a row a worker holds (so the worker's result is known outdated and the customer
-// runs again) and makes a row waiting out a backoff due now.
+// Writes and the queue are two tables. [Enqueue] runs in the writer's transaction and appends one
+// recalc_outbox row naming the customers the transaction changed (transactional outbox): a
+// committed write is always followed by a recalculation (also after a crash), a rolled-back one
+// records nothing. Appending takes no lock that another writer or a worker waits for, so concurrent
+// imports of the same customers never queue up behind each other's commits.
+//
+// recalc_queue has one row per customer. Before each claim, a worker folds pending outbox rows into
+// it (one statement: delete up to 100 outbox rows, oldest first, SKIP LOCKED, and insert their
+// customers de-duplicated): many writes before a worker gets to a customer cost one recalculation.
+// A fold bumps the version only of a row a worker holds (so the worker's result is known outdated
+// and the customer runs again) and makes a row waiting out a backoff due now; a queued row nobody
+// holds needs nothing, since the write committed before its outbox row became visible.
 //
 // Lock order. Every statement that locks several queue rows locks them in one global order:
 // account, source, then customer id byte-wise (ORDER BY account_id, source_id, customer_id
-// COLLATE "C", which is how Go compares the keys). Enqueue sorts its keys; workers lock their rows
-// with SELECT ... ORDER BY ... FOR UPDATE before changing them; the sweep inserts in that order.
-// So ingest transactions and workers wait for each other but never deadlock.
+// COLLATE "C", which is how Go compares the keys). Folds insert in that order; workers lock their
+// rows with SELECT ... ORDER BY ... FOR UPDATE before changing them; the sweep inserts in that
+// order. So folds and write-backs wait for each other but never deadlock; writers lock no queue row.
 //
 // # Workers
 //
@@ -62,7 +68,7 @@
 //  1. Claims up to BatchSize due customers in one short, immediately committed statement (UPDATE
 //     ... FOR UPDATE SKIP LOCKED), setting locked_by to a token unique to the claim and
 //     locked_until to now() + Lease. The claim is these two columns, not a row lock: no
-//     transaction stays open while computing, so ingest's Enqueue never waits behind a computation.
+//     transaction stays open while computing, so a fold never waits behind a computation.
 //  2. Loads every claimed customer's non-archived invoices in one query and calls [Compute] per
 //     customer at one instant t for the whole batch.
 //  3. Writes back in one transaction: locks the rows it still holds (locked_by = its token),
@@ -106,6 +112,6 @@
 //
 // # Reading
 //
-// [CustomerMetrics] returns a customer's stored metrics and whether it is stale (queued, running,
-// or waiting to be retried), from one snapshot.
+// [CustomerMetrics] returns a customer's stored metrics and whether it is stale (named by an outbox
+// row, queued, running, or waiting to be retried), from one snapshot.
 package recalc

@@ -34,7 +34,7 @@ func TestEnqueueCoalescesWrites(t *testing.T) {
 	wg.Wait()
 	row, ok := queued(t, db, key)
 	require.True(t, ok)
-	assert.EqualValues(t, 1, row.version, "no worker holds the row: the writes lock it, and need not bump it")
+	assert.EqualValues(t, 1, row.version, "no worker holds the row: folding the writes need not bump it")
 	assert.Equal(t, 1, count(t, db, `SELECT count(*) FROM recalc_queue WHERE account_id = $1`, key.AccountID.String()))
 }
 
@@ -72,8 +72,11 @@ func TestEnqueueRollbackQueuesNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, Enqueue(ctx, tx, []CustomerKey{key}))
 	require.NoError(t, tx.Rollback())
+	_, err = fold(ctx, db)
+	require.NoError(t, err)
 	_, ok := queued(t, db, key)
 	assert.False(t, ok)
+	assert.Zero(t, count(t, db, `SELECT count(*) FROM recalc_outbox WHERE account_id = $1`, key.AccountID.String()))
 }
 
 func TestEnqueueKeys(t *testing.T) {

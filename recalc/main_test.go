@@ -103,8 +103,17 @@ func day(t testing.TB, s string) time.Time {
 	return v
 }
 
-// enqueue queues keys in a transaction of its own, as one ingest request would.
+// enqueue queues keys in a transaction of its own, as one ingest request would, then folds the
+// outbox into the queue, as the next worker poll would.
 func enqueue(t testing.TB, db *models.DB, keys ...CustomerKey) {
+	t.Helper()
+	enqueueUnfolded(t, db, keys...)
+	_, err := fold(context.Background(), db)
+	require.NoError(t, err)
+}
+
+// enqueueUnfolded is enqueue without the fold: the keys stay in the outbox.
+func enqueueUnfolded(t testing.TB, db *models.DB, keys ...CustomerKey) {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := db.SQL.BeginTx(ctx, nil)

@@ -79,7 +79,7 @@ func (p *Pool) Run(ctx context.Context) error {
 	return p.releaseAll(rctx)
 }
 
-// RunOnce claims and processes at most one batch now (for tests and benchmarks); returns how many
+// RunOnce queues the customers the outbox names, then claims and processes at most one batch now (for tests and benchmarks); returns how many
 // customers it computed (whose metrics it wrote).
 //
 // Customers whose computation fails are recorded in the queue (attempts, last_error, a later
@@ -94,6 +94,11 @@ func (p *Pool) RunOnce(ctx context.Context) (int, error) {
 // empty queue from a batch that failed.
 func (p *Pool) runOnce(ctx context.Context) (computed, claimed int, err error) {
 	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	// Writes name their customers in the outbox; queue them before claiming, so a write is
+	// claimable on the very poll that first sees it.
+	if _, err := fold(ctx, p.db); err != nil {
 		return 0, 0, err
 	}
 	c, err := p.claim(ctx)

@@ -8,13 +8,16 @@ import (
 	"invoice-ingest/models"
 )
 
-// readSQL returns the customer's metrics rows, and whether it is queued, in one statement so both
-// come from one snapshot: a reader never sees new metrics still flagged stale by a queue row that
-// was already deleted, or old metrics flagged fresh. The LEFT JOIN on a one-row VALUES yields the
+// readSQL returns the customer's metrics rows, and whether it is queued (or named by an outbox row
+// not folded yet), in one statement so both come from one snapshot: a reader never sees new
+// metrics still flagged stale by a queue row that was already deleted, or old metrics flagged
+// fresh. The outbox part scans the account's pending outbox rows: a handful while workers keep up. The LEFT JOIN on a one-row VALUES yields the
 // stale flag even when the customer has no metrics (yet, or any more).
 const readSQL = `
 SELECT EXISTS (SELECT 1 FROM recalc_queue q
-               WHERE q.account_id = $1 AND q.source_id = $2 AND q.customer_id = $3),
+               WHERE q.account_id = $1 AND q.source_id = $2 AND q.customer_id = $3)
+       OR EXISTS (SELECT 1 FROM recalc_outbox o, unnest(o.source_ids, o.customer_ids) AS k(source_id, customer_id)
+                  WHERE o.account_id = $1 AND k.source_id = $2 AND k.customer_id = $3),
        m.currency, m.mrr_cents, m.arr_cents, m.revenue_cents, m.invoice_count,
        m.first_invoice_at, m.last_invoice_at, m.status, m.calculated_at
 FROM (VALUES (1)) AS one

@@ -20,20 +20,23 @@ type Failure struct {
 	NextAttemptAt time.Time `json:"next_attempt_at"`
 }
 
-// QueueStatus is what an operator asks of the queue: how much waits, how much is being computed,
-// and which customers keep failing (most attempts first). It spans every account: it is for the
-// operator's command line, never for the API.
+// QueueStatus is what an operator asks of the queue: how many writes workers have not folded into
+// the queue yet, how much waits, how much is being computed, and which customers keep failing (most
+// attempts first). It spans every account: it is for the operator's command line, never for the API.
 type QueueStatus struct {
-	Queued  int64     `json:"queued"`
-	Running int64     `json:"running"`
-	Failing []Failure `json:"failing"`
+	// PendingWrites counts recalc_outbox rows: committed write transactions whose customers are not
+	// queued yet. It stays near zero while workers run; it grows while none does.
+	PendingWrites int64     `json:"pending_writes"`
+	Queued        int64     `json:"queued"`
+	Running       int64     `json:"running"`
+	Failing       []Failure `json:"failing"`
 }
 
 // Status reads the queue's status, listing at most limit failing customers.
 func Status(ctx context.Context, db *models.DB, limit int) (QueueStatus, error) {
 	var st QueueStatus
-	err := db.SQL.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE locked_until > now())
-		FROM recalc_queue`).Scan(&st.Queued, &st.Running)
+	err := db.SQL.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM recalc_outbox), count(*),
+		count(*) FILTER (WHERE locked_until > now()) FROM recalc_queue`).Scan(&st.PendingWrites, &st.Queued, &st.Running)
 	if err != nil {
 		return st, fmt.Errorf("queue status: %w", err)
 	}

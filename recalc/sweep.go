@@ -15,7 +15,7 @@ const sweepMaxChunks = 100
 
 // sweepSQL queues the customers whose metrics were due to change by $1 and that are not queued
 // already, oldest change first, inserting in key order (see compareKeys) so it never deadlocks with
-// Enqueue.
+// a fold.
 //
 // A customer already queued is left alone, on purpose: if it is waiting, the run it is waiting for
 // computes at a later instant and so includes the change; if it is backing off after failures,

@@ -70,7 +70,7 @@ WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_i
   AND q.version = c.version AND q.locked_by = $5`
 
 // rerunSQL releases rows whose version moved while they were computed: a write landed meanwhile,
-// and the metrics just written may predate it, so the row stays queued and runs again (Enqueue made
+// and the metrics just written may predate it, so the row stays queued and runs again (the fold made
 // it due). The computation itself succeeded, so the failure count starts over.
 const rerunSQL = `
 UPDATE recalc_queue q

@@ -263,7 +263,7 @@ func (b *bench) setup(ctx context.Context) (*server, error) {
 // reset empties invoices and the queue: every insert pass starts from the same empty table (the
 // customers and plans stay), then settles it.
 func (b *bench) reset(ctx context.Context) error {
-	if _, err := b.pool.Exec(ctx, "TRUNCATE invoices, recalc_queue"); err != nil {
+	if _, err := b.pool.Exec(ctx, "TRUNCATE invoices, recalc_queue, recalc_outbox"); err != nil {
 		return err
 	}
 	return b.settle(ctx)
@@ -274,7 +274,7 @@ func (b *bench) reset(ctx context.Context) error {
 // every pass start just after one (so full-page writes weigh the same in each). CHECKPOINT needs
 // superuser or pg_checkpoint; without it the pass just runs unsettled.
 func (b *bench) settle(ctx context.Context) error {
-	if _, err := b.pool.Exec(ctx, "VACUUM ANALYZE invoices, recalc_queue"); err != nil {
+	if _, err := b.pool.Exec(ctx, "VACUUM ANALYZE invoices, recalc_queue, recalc_outbox"); err != nil {
 		return err
 	}
 	if _, err := b.pool.Exec(ctx, "CHECKPOINT"); err != nil && ctx.Err() == nil {

@@ -80,7 +80,7 @@ func TestAccountsCreateThenRequest(t *testing.T) {
 	t.Run("recalc status", func(t *testing.T) {
 		out, err := cli(t, url, "recalc", "status")
 		require.NoError(t, err)
-		require.JSONEq(t, `{"queued": 0, "running": 0, "failing": []}`, out)
+		require.JSONEq(t, `{"pending_writes": 0, "queued": 0, "running": 0, "failing": []}`, out)
 	})
 }
 
