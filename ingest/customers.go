@@ -14,7 +14,6 @@ var customerKind = &kind[validation.Customer]{
 	noun:       "customer",
 	table:      "customers",
 	archived:   "false",
-	refsSQL:    "''",
 	parse:      validation.ParseCustomer,
 	parseValid: validation.ParseCustomerValidJSON,
 	ident:      func(c *validation.Customer) (string, string) { return c.ID, c.DataSource },

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,14 +12,9 @@ import (
 )
 
 var invoiceKind = &kind[validation.Invoice]{
-	noun:     "invoice",
-	table:    "invoices",
-	archived: "archived_at IS NOT NULL",
-	// Length-prefixed, so no two (customer, plan) pairs spell the same (ids may hold any character).
-	refsSQL: `octet_length(customer_id) || ':' || customer_id || coalesce(plan_id, '')`,
-	refs: func(v *validation.Invoice) string {
-		return strconv.Itoa(len(v.CustomerID)) + ":" + v.CustomerID + v.PlanID
-	},
+	noun:       "invoice",
+	table:      "invoices",
+	archived:   "archived_at IS NOT NULL",
 	parse:      validation.ParseInvoice,
 	parseValid: validation.ParseInvoiceValidJSON,
 	ident:      func(v *validation.Invoice) (string, string) { return v.ID, v.DataSource },

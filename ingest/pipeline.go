@@ -6,11 +6,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"invoice-ingest/models"
@@ -24,18 +26,15 @@ type kind[R any] struct {
 	table string
 	// archived is the SQL expression telling whether a stored row is archived.
 	archived string
-	// refsSQL is the SQL expression of a stored row's references other than its data source, as
-	// refs spells them for an incoming row; a row whose refs equal the stored ones needs no check.
-	refsSQL string
-	refs    func(*R) string
-	parse   func(json.RawMessage) (R, []validation.FieldError)
+	parse    func(json.RawMessage) (R, []validation.FieldError)
 	// parseValid is parse for a row known to be valid JSON.
 	parseValid func(json.RawMessage) (R, []validation.FieldError)
 	// ident returns the row's id and data source reference as the client gave them.
 	ident func(*R) (id, source string)
 	hash  func(*hasher, *R) []byte
 	// check adds the errors of references other than the data source (customers, plans) to rows
-	// of one source; nil for kinds without such references.
+	// of one source; nil for kinds without such references. Foreign keys hold the same rule, so
+	// a write runs it only after a foreign key refused the batch (see run).
 	check func(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, rows []*row[R]) error
 	// write upserts rows of one source, sorted by id, and returns, by id, whether each row was
 	// inserted (true) or updated (false); a row left out was found identical and not written.
@@ -77,7 +76,12 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 		rows[i].id, rows[i].sourceRef = k.ident(&rows[i].val)
 	}
 	now := s.now()
-	err := s.inTx(ctx, opt.DryRun, func(tx *gorm.DB, sqlTx *sql.Tx) error {
+	// References (an invoice's customer and plan) are checked by foreign keys on a write, so the
+	// first attempt does not look them up: nearly every batch is valid, and the lookups cost as
+	// much as a quarter of an insert. A batch a foreign key refuses runs again, checking every
+	// row's references to name the bad rows. A dry run writes nothing, so it always checks.
+	checkRefs := opt.DryRun
+	tx := func(tx *gorm.DB, sqlTx *sql.Tx) error {
 		for i := range rows { // a retried transaction starts over from what validation found
 			rows[i].errs, rows[i].status = slices.Clone(rows[i].parseErrs), ""
 		}
@@ -87,7 +91,7 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 		markDuplicates(k.noun, rows)
 		var queue []recalc.CustomerKey
 		for _, g := range groupBySource(rows) {
-			if err := upsertGroup(ctx, s, sqlTx, k, account, now, g, opt); err != nil {
+			if err := upsertGroup(ctx, s, sqlTx, k, account, now, g, opt, checkRefs); err != nil {
 				return err
 			}
 			if k.customer != nil && !opt.DryRun {
@@ -99,7 +103,12 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 			}
 		}
 		return recalc.Enqueue(ctx, sqlTx, queue)
-	})
+	}
+	err := s.inTx(ctx, opt.DryRun, tx)
+	if !checkRefs && k.check != nil && isForeignKeyViolation(err) {
+		checkRefs = true
+		err = s.inTx(ctx, opt.DryRun, tx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -107,26 +116,23 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 }
 
 // upsertGroup decides each row's status against the stored content hashes, checks the other
-// references of the rows that differ, and writes those, one statement per chunk. Rows that turn
-// out to have errors are dropped from g.rows.
-func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R], account uuid.UUID, now time.Time, g *sourceGroup[R], opt Options) error {
-	ids := make([]string, len(g.rows))
+// references of the rows that differ when checkRefs is set, and writes those, one statement per
+// chunk. Rows that turn out to have errors are dropped from g.rows.
+func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R], account uuid.UUID, now time.Time, g *sourceGroup[R], opt Options, checkRefs bool) error {
 	var h hasher
-	for i, r := range g.rows {
-		ids[i] = r.id
+	for _, r := range g.rows {
 		r.hash = k.hash(&h, &r.val)
 	}
-	stored, err := loadStored(ctx, tx, k, account, g.source, ids)
+	stored, err := compareStored(ctx, tx, k, account, g.source, g.rows)
 	if err != nil {
 		return err
 	}
 	changed := make([]*row[R], 0, len(g.rows))
-	for _, r := range g.rows {
-		st, ok := stored[r.id]
-		switch {
-		case !ok:
+	for i, r := range g.rows {
+		switch stored[i] {
+		case absent:
 			r.status = Inserted
-		case bytes.Equal(st.hash, r.hash) && !st.archived:
+		case same:
 			r.status = Unchanged
 			continue
 		default:
@@ -134,16 +140,8 @@ func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R],
 		}
 		changed = append(changed, r)
 	}
-	// A stored row's customer and plan exist: foreign keys guarantee it and nothing deletes them.
-	// So only rows about to be written whose references differ from the stored row's need the check.
-	var toCheck []*row[R]
-	for _, r := range changed {
-		if st, ok := stored[r.id]; k.check != nil && (!ok || st.refs != k.refs(&r.val)) {
-			toCheck = append(toCheck, r)
-		}
-	}
-	if len(toCheck) > 0 {
-		if err := k.check(ctx, tx, account, g.source, toCheck); err != nil {
+	if checkRefs && k.check != nil && len(changed) > 0 {
+		if err := k.check(ctx, tx, account, g.source, changed); err != nil {
 			return err
 		}
 		changed = slices.DeleteFunc(changed, func(r *row[R]) bool { return len(r.errs) > 0 })
@@ -175,39 +173,56 @@ func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R],
 	return nil
 }
 
-// storedRow is what the pipeline needs of a stored row to tell "unchanged".
-type storedRow struct {
-	hash     []byte
-	archived bool
-	refs     string
-}
+// storedState is how a row compares with the stored one of the same key.
+type storedState uint8
 
-// loadStored reads the content hashes of the given ids of one source, in one query.
-func loadStored[R any](ctx context.Context, tx *sql.Tx, k *kind[R], account, source uuid.UUID, ids []string) (map[string]storedRow, error) {
-	out := make(map[string]storedRow, len(ids))
-	if len(ids) == 0 {
+const (
+	absent  storedState = iota // no stored row
+	same                       // stored with the same content hash, not archived
+	differs                    // stored with another hash, or archived (an upsert restores it)
+)
+
+// compareStored compares rows (of one source, with their hashes) with the stored ones, in one
+// query, and returns each row's state by position. The comparison runs in PostgreSQL, so an
+// unchanged row costs one primary-key probe and sends nothing back but its position.
+func compareStored[R any](ctx context.Context, tx *sql.Tx, k *kind[R], account, source uuid.UUID, rows []*row[R]) ([]storedState, error) {
+	out := make([]storedState, len(rows))
+	if len(rows) == 0 {
 		return out, nil
+	}
+	ids, hashes := make([]string, len(rows)), make([][]byte, len(rows))
+	for i, r := range rows {
+		ids[i], hashes[i] = r.id, r.hash
 	}
 	// One primary-key probe per id, whatever the statistics say: LIMIT 1 keeps the planner from
 	// flattening the LATERAL subquery into a join, which on a young table (no statistics yet) it
 	// would run as a hash of every stored row of the source, making a first import quadratic.
-	q := `SELECT k.id, t.content_hash, t.archived, t.refs FROM unnest($3::text[]) AS k(id)
-		CROSS JOIN LATERAL (SELECT content_hash, ` + k.archived + ` AS archived, ` + k.refsSQL + ` AS refs
+	q := `SELECT k.n, t.same FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS k(id, hash, n)
+		CROSS JOIN LATERAL (SELECT content_hash = k.hash AND NOT (` + k.archived + `) AS same
 			FROM ` + k.table + ` WHERE account_id = $1 AND source_id = $2 AND id = k.id LIMIT 1) t`
-	rs, err := tx.QueryContext(ctx, q, account, source, ids)
+	rs, err := tx.QueryContext(ctx, q, [16]byte(account), [16]byte(source), ids, hashes)
 	if err != nil {
 		return nil, fmt.Errorf("read stored %s: %w", k.table, err)
 	}
 	defer rs.Close()
 	for rs.Next() {
-		var id string
-		var st storedRow
-		if err := rs.Scan(&id, &st.hash, &st.archived, &st.refs); err != nil {
+		var n int
+		var isSame bool
+		if err := rs.Scan(&n, &isSame); err != nil {
 			return nil, fmt.Errorf("read stored %s: %w", k.table, err)
 		}
-		out[id] = st
+		out[n-1] = differs
+		if isSame {
+			out[n-1] = same
+		}
 	}
 	return out, rs.Err()
+}
+
+// isForeignKeyViolation tells whether err is PostgreSQL refusing a write for a missing referenced row.
+func isForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23503"
 }
 
 // existing returns which of ids (distinct) exist in table for one source, in one query.

@@ -14,7 +14,6 @@ var planKind = &kind[validation.Plan]{
 	noun:       "plan",
 	table:      "plans",
 	archived:   "false",
-	refsSQL:    "''",
 	parse:      validation.ParsePlan,
 	parseValid: validation.ParsePlanValidJSON,
 	ident:      func(p *validation.Plan) (string, string) { return p.ID, p.DataSource },
