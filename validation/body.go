@@ -31,7 +31,7 @@ func DecodeBodyLimit(body []byte, maxRows int) ([]json.RawMessage, error) {
 	if start == len(body) {
 		return nil, fmt.Errorf("%w: body is empty", ErrBody)
 	}
-	if !json.Valid(body) {
+	if !validJSON(body) {
 		return nil, fmt.Errorf("%w: %s", ErrBody, syntaxProblem(body))
 	}
 	switch body[start] {
@@ -62,7 +62,7 @@ func rowsGuess(bodyLen, maxRows int) int {
 }
 
 // syntaxProblem explains why body is not valid JSON. Only this failure path runs the decoder
-// whose error says what and where; json.Valid stops at the same place but says nothing.
+// whose error says what and where; validJSON (like json.Valid) only says yes or no.
 func syntaxProblem(body []byte) string {
 	var v struct{}
 	err := json.Unmarshal(body, &v)

@@ -27,8 +27,8 @@ func ParseCustomerValidJSON(raw json.RawMessage) (Customer, []FieldError) {
 	return parseCustomer(raw, true)
 }
 
-func parseCustomer(raw json.RawMessage, validJSON bool) (Customer, []FieldError) {
-	m, errs := openRow(raw, validJSON)
+func parseCustomer(raw json.RawMessage, knownValid bool) (Customer, []FieldError) {
+	m, errs := openRow(raw, knownValid)
 	if errs != nil {
 		return Customer{}, errs
 	}

@@ -7,31 +7,34 @@ import (
 	"unicode/utf8"
 )
 
+// decodeSeeds seed FuzzDecodeAndParse, and FuzzValidJSON too.
+var decodeSeeds = []string{
+	`{"id":"inv_001","customer_id":"cus_123","data_source":"stripe","type":"subscription",` +
+		`"date":"2024-07-01T00:00:00Z","amount_cents":9900,"currency":"USD","plan_id":"plan_123",` +
+		`"subscription_id":"sub_001","start_date":"2024-07-01T00:00:00Z","end_date":"2024-08-01T00:00:00Z",` +
+		`"quantity":1,"discount":0}`,
+	`[{"id":"cus_1","data_source":"stripe","name":"Ada","email":"ada@example.com","country":"gb"},` +
+		`{"id":"plan_1","data_source":"stripe","name":"Pro","interval_unit":"YEAR","interval_count":2}]`,
+	`[{"id":"inv_2","amount_cents":1.5,"currency":"xxx","date":"2024-02-30","discount":-1,"quantity":0},5,"x",null,[]]`,
+	`[{"id":"a\u0000","name":"\ud800","email":"@","amount_cents":"100","end_date":"2024-01-01","start_date":"2024-07-01t00:00:00z"}]`,
+	`{"\u0069d":"x","id":"y","ID":"z","data_source":{"nested":["]",{"}":"\""}]}}`,
+	`[{"amount_cents":9223372036854775808,"interval_count":2147483648,"discount":1e2,"date":20240701}]`,
+	`[]`,
+	` [ { } , { } ] `,
+	`{"id":`,
+	`[{"id":"a"},]`,
+	`[{"id":"a"}] trailing`,
+	`"just a string"`,
+	`null`,
+	"\xef\xbb\xbf{}",
+	"[{\"id\":\"\xff\xfe\"}]",
+	``,
+}
+
 // FuzzDecodeAndParse feeds any bytes through DecodeBody and every Parse function: nothing may
 // panic, an array must split into exactly its elements, and every error must say something.
 func FuzzDecodeAndParse(f *testing.F) {
-	for _, seed := range []string{
-		`{"id":"inv_001","customer_id":"cus_123","data_source":"stripe","type":"subscription",` +
-			`"date":"2024-07-01T00:00:00Z","amount_cents":9900,"currency":"USD","plan_id":"plan_123",` +
-			`"subscription_id":"sub_001","start_date":"2024-07-01T00:00:00Z","end_date":"2024-08-01T00:00:00Z",` +
-			`"quantity":1,"discount":0}`,
-		`[{"id":"cus_1","data_source":"stripe","name":"Ada","email":"ada@example.com","country":"gb"},` +
-			`{"id":"plan_1","data_source":"stripe","name":"Pro","interval_unit":"YEAR","interval_count":2}]`,
-		`[{"id":"inv_2","amount_cents":1.5,"currency":"xxx","date":"2024-02-30","discount":-1,"quantity":0},5,"x",null,[]]`,
-		`[{"id":"a\u0000","name":"\ud800","email":"@","amount_cents":"100","end_date":"2024-01-01","start_date":"2024-07-01t00:00:00z"}]`,
-		`{"\u0069d":"x","id":"y","ID":"z","data_source":{"nested":["]",{"}":"\""}]}}`,
-		`[{"amount_cents":9223372036854775808,"interval_count":2147483648,"discount":1e2,"date":20240701}]`,
-		`[]`,
-		` [ { } , { } ] `,
-		`{"id":`,
-		`[{"id":"a"},]`,
-		`[{"id":"a"}] trailing`,
-		`"just a string"`,
-		`null`,
-		"\xef\xbb\xbf{}",
-		"[{\"id\":\"\xff\xfe\"}]",
-		``,
-	} {
+	for _, seed := range decodeSeeds {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -40,8 +40,8 @@ func ParseInvoiceValidJSON(raw json.RawMessage) (Invoice, []FieldError) {
 	return parseInvoice(raw, true)
 }
 
-func parseInvoice(raw json.RawMessage, validJSON bool) (Invoice, []FieldError) {
-	m, errs := openRow(raw, validJSON)
+func parseInvoice(raw json.RawMessage, knownValid bool) (Invoice, []FieldError) {
+	m, errs := openRow(raw, knownValid)
 	if errs != nil {
 		return Invoice{}, errs
 	}

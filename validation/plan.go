@@ -35,8 +35,8 @@ func ParsePlanValidJSON(raw json.RawMessage) (Plan, []FieldError) {
 	return parsePlan(raw, true)
 }
 
-func parsePlan(raw json.RawMessage, validJSON bool) (Plan, []FieldError) {
-	m, errs := openRow(raw, validJSON)
+func parsePlan(raw json.RawMessage, knownValid bool) (Plan, []FieldError) {
+	m, errs := openRow(raw, knownValid)
 	if errs != nil {
 		return Plan{}, errs
 	}

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 )
 
-// The functions here walk the top level of JSON text that json.Valid has already accepted, and hand
-// out sub-slices of it. Validating once with the standard library and then only finding boundaries
-// keeps both DecodeBody and the row parsers free of copies and allocations, and keeps the tricky
-// part (what is valid JSON) in code that is not ours. They must never be given unvalidated text.
+// The functions here walk the top level of JSON text that has already been validated (by json.Valid,
+// or by validJSON, which is differential-fuzzed against it), and hand out sub-slices of it.
+// Validating once and then only finding boundaries keeps both DecodeBody and the row parsers free
+// of copies and allocations. They must never be given unvalidated text.
 
 // members walks the members of one JSON object or the elements of one JSON array.
 type members struct {
