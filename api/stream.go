@@ -13,6 +13,7 @@ import (
 
 	"invoice-ingest/ingest"
 	"invoice-ingest/models"
+	"invoice-ingest/validation"
 )
 
 // maxLineBytes bounds one NDJSON row; a longer line is an error row, not the end of the stream.
@@ -62,7 +63,6 @@ func (s *Server) upsertStream(c *gin.Context, batch batchFunc, opt ingest.Option
 	_ = http.NewResponseController(c.Writer).EnableFullDuplex()
 	in := bufio.NewReaderSize(c.Request.Body, 64<<10)
 	out := bufio.NewWriterSize(c.Writer, 64<<10)
-	enc := json.NewEncoder(out)
 	ch := &chunk{}
 	written := 0 // rows answered so far
 
@@ -79,12 +79,13 @@ func (s *Server) upsertStream(c *gin.Context, batch batchFunc, opt ingest.Option
 			c.Status(http.StatusOK)
 		}
 		for i, r := range res {
-			rr := toRowResult(r)
 			if ch.long[i] {
-				rr = tooLongResult()
+				r = tooLongResult()
 			}
-			rr.Index = written + i
-			if err := enc.Encode(rr); err != nil {
+			r.Index = written + i
+			// One line per row, encoded straight into out's buffer (see appendRowResult).
+			line := append(appendRowResult(out.AvailableBuffer(), r), '\n')
+			if _, err := out.Write(line); err != nil {
 				return err
 			}
 		}
@@ -126,12 +127,12 @@ func (s *Server) upsertStream(c *gin.Context, batch batchFunc, opt ingest.Option
 	case written == 0:
 		writeError(c, err)
 	default:
-		streamError(c, enc, out, err)
+		streamError(c, out, err)
 	}
 }
 
 // streamError ends a stream whose status is already sent with the problem as its last line.
-func streamError(c *gin.Context, enc *json.Encoder, out *bufio.Writer, err error) {
+func streamError(c *gin.Context, out *bufio.Writer, err error) {
 	code := models.ErrorCode(err)
 	switch {
 	case code == models.EINTERNAL && models.IsUnavailable(err):
@@ -140,7 +141,7 @@ func streamError(c *gin.Context, enc *json.Encoder, out *bufio.Writer, err error
 		logger(c).Error("stream failed", "error", err.Error())
 	}
 	status := statusOf[code]
-	_ = enc.Encode(gin.H{"error": problem{Type: "about:blank", Title: http.StatusText(status), Status: status,
+	_ = json.NewEncoder(out).Encode(gin.H{"error": problem{Type: "about:blank", Title: http.StatusText(status), Status: status,
 		Detail: models.ErrorMessage(err), Code: code}})
 	_ = out.Flush()
 }
@@ -176,8 +177,7 @@ func readLine(in *bufio.Reader, dst []byte) ([]byte, error) {
 }
 
 // tooLongResult is the answer for a line over maxLineBytes.
-func tooLongResult() rowResult {
+func tooLongResult() ingest.Result {
 	msg := fmt.Sprintf("Row is longer than %d bytes", maxLineBytes)
-	return rowResult{ImportStatus: string(ingest.Failed), ImportError: msg,
-		Errors: []fieldError{{Code: "invalid", Message: msg}}}
+	return ingest.Result{Status: ingest.Failed, Errors: []validation.FieldError{{Code: validation.CodeInvalid, Message: msg}}}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"strconv"
 	"strings"
 
@@ -18,42 +17,6 @@ import (
 
 // batchFunc is one of ingest.Service's batch methods.
 type batchFunc func(ctx context.Context, account uuid.UUID, rows []json.RawMessage, opt ingest.Options) ([]ingest.Result, error)
-
-// rowResult is the answer for one row.
-type rowResult struct {
-	Index        int          `json:"index"`
-	ID           *string      `json:"id"`
-	ImportStatus string       `json:"import_status"`
-	ImportError  string       `json:"import_error,omitempty"`
-	Errors       []fieldError `json:"errors,omitempty"`
-}
-
-type fieldError struct {
-	Field   string `json:"field,omitempty"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-func toRowResult(r ingest.Result) rowResult {
-	out := rowResult{Index: r.Index, ImportStatus: string(r.Status)}
-	if r.ID != "" {
-		id := r.ID
-		out.ID = &id
-	}
-	if len(r.Errors) > 0 {
-		out.Errors = make([]fieldError, len(r.Errors))
-		msg := make([]byte, 0, 64)
-		for i, e := range r.Errors {
-			out.Errors[i] = fieldError{Field: e.Field, Code: e.Code, Message: e.Message}
-			if i > 0 {
-				msg = append(msg, "; "...)
-			}
-			msg = append(msg, e.Message...)
-		}
-		out.ImportError = string(msg)
-	}
-	return out
-}
 
 // upsert serves POST /data/{customers,plans,invoices}: a JSON object or array of rows, or an
 // NDJSON stream (see upsertStream), answered with one result per row in request order.
@@ -74,7 +37,9 @@ func (s *Server) upsert(batch batchFunc) gin.HandlerFunc {
 				"Content-Type must be application/json or application/x-ndjson."))
 			return
 		}
-		body, err := s.readBody(c)
+		buf := bodyBuffers.get()
+		defer bodyBuffers.put(buf)
+		body, err := s.readBody(c, buf)
 		if err != nil {
 			writeError(c, err)
 			return
@@ -94,11 +59,7 @@ func (s *Server) upsert(batch batchFunc) gin.HandlerFunc {
 			writeError(c, err)
 			return
 		}
-		out := make([]rowResult, len(res))
-		for i, r := range res {
-			out[i] = toRowResult(r)
-		}
-		result(c, http.StatusOK, out)
+		writeRowResults(c, res)
 	}
 }
 

@@ -10,4 +10,8 @@
 // The set-based statements run on the *sql.Tx inside GORM's transaction, with $n placeholders and
 // Go slices that pgx encodes as PostgreSQL arrays: GORM's builder would expand a slice into one
 // placeholder per element and cannot return per-row statuses.
+//
+// Rows are borrowed: the api package reuses request body buffers, so nothing ingest keeps after a
+// batch call returns (results, errors, anything handed to another goroutine) may point into a
+// row's bytes; keep copies (string conversions), never unsafe views.
 package ingest

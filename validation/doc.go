@@ -53,4 +53,7 @@
 //     error row); a row with errors must not be stored.
 //   - Messages quote an offending value as Go's %q does, cut to 64 bytes; a value that is not a
 //     string is quoted as its JSON text.
+//
+// Parsed values never alias the input: every string is copied out of the row, because callers
+// reuse the request body's buffer once a batch is answered (see api/buffers.go).
 package validation
