@@ -28,22 +28,23 @@ var customerKind = &kind[validation.Customer]{
 func writeCustomers(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, now time.Time, rows []*row[validation.Customer]) (map[string]bool, error) {
 	n := len(rows)
 	ids, names, emails, companies, countries := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	hashes := make([][]byte, n)
+	hashes, rawHashes := make([][]byte, n), make([][]byte, n)
 	for i, r := range rows {
 		c := &r.val
 		ids[i], names[i], emails[i], companies[i], countries[i], hashes[i] = c.ID, c.Name, c.Email, c.Company, c.Country, r.hash
+		rawHashes[i] = r.rawHash
 	}
 	rs, err := tx.QueryContext(ctx, `
-INSERT INTO customers AS t (account_id, source_id, id, name, email, company, country, content_hash, created_at, updated_at)
-SELECT $1, $2, r.id, r.name, r.email, r.company, r.country, r.content_hash, $9, $9
-FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[])
-    AS r(id, name, email, company, country, content_hash)
+INSERT INTO customers AS t (account_id, source_id, id, name, email, company, country, content_hash, raw_hash, created_at, updated_at)
+SELECT $1, $2, r.id, r.name, r.email, r.company, r.country, r.content_hash, r.raw_hash, $9, $9
+FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $10::bytea[])
+    AS r(id, name, email, company, country, content_hash, raw_hash)
 ON CONFLICT (account_id, source_id, id) DO UPDATE SET
     name = excluded.name, email = excluded.email, company = excluded.company, country = excluded.country,
-    content_hash = excluded.content_hash, updated_at = excluded.updated_at
+    content_hash = excluded.content_hash, raw_hash = excluded.raw_hash, updated_at = excluded.updated_at
 WHERE t.content_hash <> excluded.content_hash
 RETURNING t.id, t.xmax = 0`,
-		account, source, ids, names, emails, companies, countries, hashes, now)
+		[16]byte(account), [16]byte(source), ids, names, emails, companies, countries, hashes, now, rawHashes)
 	if err != nil {
 		return nil, err
 	}

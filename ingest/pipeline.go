@@ -47,14 +47,31 @@ type kind[R any] struct {
 // row is one request row on its way through the pipeline.
 type row[R any] struct {
 	index     int
+	raw       json.RawMessage
+	parsed    bool // val and parseErrs are set; a row is parsed only once, also across retries
 	val       R
 	id        string
 	sourceRef string
 	source    uuid.UUID
 	parseErrs []validation.FieldError // what validation found; kept for retries
 	errs      []validation.FieldError // parseErrs plus what the database found
-	hash      []byte
+	rawHash   []byte                  // digest of raw, see rawDigest
+	hash      []byte                  // content digest, set once parsed
 	status    Status
+}
+
+// parse parses the row in full, once.
+func (r *row[R]) parse(k *kind[R], validJSON bool) {
+	if r.parsed {
+		return
+	}
+	parse := k.parse
+	if validJSON {
+		parse = k.parseValid
+	}
+	r.val, r.parseErrs = parse(r.raw)
+	r.id, r.sourceRef = k.ident(&r.val)
+	r.parsed = true
 }
 
 // sourceGroup is the valid rows of one data source, sorted by id.
@@ -65,15 +82,18 @@ type sourceGroup[R any] struct {
 
 // run is the whole pipeline for one batch, in one transaction.
 func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, raws []json.RawMessage, opt Options) ([]Result, error) {
-	parse := k.parse
-	if opt.ValidJSON {
-		parse = k.parseValid
-	}
+	// Only a row's key is read up front: a row byte-identical to the one stored under its key is
+	// unchanged, and is never parsed (see compareStored). The others are parsed once the stored
+	// rows are known, and a row whose key does not read cleanly is parsed now, for its errors.
 	rows := make([]row[R], len(raws))
 	for i, raw := range raws {
-		v, errs := parse(raw)
-		rows[i] = row[R]{index: i, val: v, parseErrs: errs}
-		rows[i].id, rows[i].sourceRef = k.ident(&rows[i].val)
+		r := &rows[i]
+		r.index, r.raw = i, raw
+		if id, source, ok := validation.RowKey(raw, opt.ValidJSON); ok {
+			r.id, r.sourceRef = id, source
+			continue
+		}
+		r.parse(k, opt.ValidJSON)
 	}
 	now := s.now()
 	// References (an invoice's customer and plan) are checked by foreign keys on a write, so the
@@ -89,6 +109,12 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 			return err
 		}
 		markDuplicates(k.noun, rows)
+		for i := range rows { // a row in error reports all its errors, its fields' first
+			if r := &rows[i]; len(r.errs) > 0 && !r.parsed {
+				r.parse(k, true) // RowKey checked the JSON
+				r.errs = append(slices.Clone(r.parseErrs), r.errs...)
+			}
+		}
 		var queue []recalc.CustomerKey
 		for _, g := range groupBySource(rows) {
 			if err := upsertGroup(ctx, s, sqlTx, k, account, now, g, opt, checkRefs); err != nil {
@@ -121,7 +147,9 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R], account uuid.UUID, now time.Time, g *sourceGroup[R], opt Options, checkRefs bool) error {
 	var h hasher
 	for _, r := range g.rows {
-		r.hash = k.hash(&h, &r.val)
+		if r.rawHash == nil {
+			r.rawHash = rawDigest(&h, r.raw)
+		}
 	}
 	stored, err := compareStored(ctx, tx, k, account, g.source, g.rows)
 	if err != nil {
@@ -129,10 +157,24 @@ func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R],
 	}
 	changed := make([]*row[R], 0, len(g.rows))
 	for i, r := range g.rows {
-		switch stored[i] {
-		case absent:
+		st := stored[i]
+		if st.state == sameText {
+			r.status = Unchanged
+			continue
+		}
+		// A valid key says nothing of the rest: the row may still have errors.
+		r.parse(k, true) // RowKey or the decoder checked the JSON already
+		if len(r.parseErrs) > 0 {
+			r.errs = append(r.errs, r.parseErrs...)
+			continue
+		}
+		if r.hash == nil {
+			r.hash = k.hash(&h, &r.val)
+		}
+		switch {
+		case st.state == absent:
 			r.status = Inserted
-		case same:
+		case st.state == live && bytes.Equal(st.hash, r.hash):
 			r.status = Unchanged
 			continue
 		default:
@@ -140,6 +182,7 @@ func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R],
 		}
 		changed = append(changed, r)
 	}
+	g.rows = slices.DeleteFunc(g.rows, func(r *row[R]) bool { return len(r.errs) > 0 })
 	if checkRefs && k.check != nil && len(changed) > 0 {
 		if err := k.check(ctx, tx, account, g.source, changed); err != nil {
 			return err
@@ -173,32 +216,43 @@ func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R],
 	return nil
 }
 
-// storedState is how a row compares with the stored one of the same key.
-type storedState uint8
+// storedState is what is stored under a row's key.
+type storedState int16
 
 const (
-	absent  storedState = iota // no stored row
-	same                       // stored with the same content hash, not archived
-	differs                    // stored with another hash, or archived (an upsert restores it)
+	absent   storedState = iota // nothing
+	sameText                    // a live row last written from byte-identical JSON text
+	live                        // a live row written from other text: compare content hashes
+	archived                    // an archived row: an upsert restores it, so it is written
 )
 
-// compareStored compares rows (of one source, with their hashes) with the stored ones, in one
-// query, and returns each row's state by position. The comparison runs in PostgreSQL, so an
-// unchanged row costs one primary-key probe and sends nothing back but its position.
-func compareStored[R any](ctx context.Context, tx *sql.Tx, k *kind[R], account, source uuid.UUID, rows []*row[R]) ([]storedState, error) {
-	out := make([]storedState, len(rows))
+// stored is the stored row under one incoming row's key: its state, and its content hash when
+// the state is live.
+type stored struct {
+	state storedState
+	hash  []byte
+}
+
+// compareStored looks up the stored row of every row (of one source, with raw hashes set), in one
+// query, and returns them by position. The text comparison runs in PostgreSQL, so a re-sent
+// identical row costs one primary-key probe and sends back only its position and state; only
+// rows whose text differs bring their content hash back.
+func compareStored[R any](ctx context.Context, tx *sql.Tx, k *kind[R], account, source uuid.UUID, rows []*row[R]) ([]stored, error) {
+	out := make([]stored, len(rows))
 	if len(rows) == 0 {
 		return out, nil
 	}
 	ids, hashes := make([]string, len(rows)), make([][]byte, len(rows))
 	for i, r := range rows {
-		ids[i], hashes[i] = r.id, r.hash
+		ids[i], hashes[i] = r.id, r.rawHash
 	}
 	// One primary-key probe per id, whatever the statistics say: LIMIT 1 keeps the planner from
 	// flattening the LATERAL subquery into a join, which on a young table (no statistics yet) it
 	// would run as a hash of every stored row of the source, making a first import quadratic.
-	q := `SELECT k.n, t.same FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS k(id, hash, n)
-		CROSS JOIN LATERAL (SELECT content_hash = k.hash AND NOT (` + k.archived + `) AS same
+	q := `SELECT k.n, t.state, CASE WHEN t.state = 2 THEN t.content_hash END
+		FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS k(id, raw_hash, n)
+		CROSS JOIN LATERAL (SELECT content_hash, CASE WHEN ` + k.archived + ` THEN 3::int2
+				WHEN raw_hash = k.raw_hash THEN 1::int2 ELSE 2::int2 END AS state
 			FROM ` + k.table + ` WHERE account_id = $1 AND source_id = $2 AND id = k.id LIMIT 1) t`
 	rs, err := tx.QueryContext(ctx, q, [16]byte(account), [16]byte(source), ids, hashes)
 	if err != nil {
@@ -207,14 +261,11 @@ func compareStored[R any](ctx context.Context, tx *sql.Tx, k *kind[R], account, 
 	defer rs.Close()
 	for rs.Next() {
 		var n int
-		var isSame bool
-		if err := rs.Scan(&n, &isSame); err != nil {
+		var st stored
+		if err := rs.Scan(&n, &st.state, &st.hash); err != nil {
 			return nil, fmt.Errorf("read stored %s: %w", k.table, err)
 		}
-		out[n-1] = differs
-		if isSame {
-			out[n-1] = same
-		}
+		out[n-1] = st
 	}
 	return out, rs.Err()
 }

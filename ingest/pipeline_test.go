@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -93,9 +94,10 @@ func TestAccountScope(t *testing.T) {
 	}
 }
 
-// An update whose customer or plan changes is checked like an insert; one that keeps them is not
-// checked (they exist), and no two (customer, plan) pairs are mistaken for each other.
-func TestReferencesCheckedWhenTheyChange(t *testing.T) {
+// A missing customer or plan is an error of its row, on insert and when an update changes it; the
+// foreign keys catch it and the batch runs again with lookups, so the good rows of the batch are
+// written once, and no two (customer, plan) pairs are mistaken for each other.
+func TestBadReferencesAreRowErrors(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := dbtest.DB(t)
@@ -122,7 +124,19 @@ func TestReferencesCheckedWhenTheyChange(t *testing.T) {
 		return res[0]
 	}
 	require.Equal(t, ingest.Inserted, upsert(invoice("x y", "z", 1)).Status)
-	require.Equal(t, ingest.Updated, upsert(invoice("x y", "z", 2)).Status, "same references: no check needed")
+	require.Equal(t, ingest.Updated, upsert(invoice("x y", "z", 2)).Status)
+
+	good := json.RawMessage(`{"id": "good", "customer_id": "x", "data_source": "s", "type": "one-time",
+		"date": "2024-01-01", "amount_cents": 1, "currency": "USD", "start_date": "2024-01-01", "end_date": "2024-01-01"}`)
+	bad := json.RawMessage(`{"id": "bad", "customer_id": "ghost", "data_source": "s", "type": "one-time",
+		"date": "2024-01-01", "amount_cents": 1, "currency": "USD", "start_date": "2024-01-01", "end_date": "2024-01-01"}`)
+	res, err := svc.Invoices(ctx, acc.ID, []json.RawMessage{good, bad}, ingest.Options{})
+	require.NoError(t, err)
+	require.Equal(t, []ingest.Status{ingest.Inserted, ingest.Failed}, statuses(res))
+	require.Equal(t, "Customer ID ghost does not exist", res[1].Errors[0].Message)
+	var n int64
+	require.NoError(t, db.Gorm.Raw(`SELECT count(*) FROM invoices WHERE account_id = ? AND id IN ('good', 'bad')`, acc.ID).Scan(&n).Error)
+	require.EqualValues(t, 1, n)
 
 	for _, tc := range []struct{ name, customer, plan, message string }{
 		{"customer changes to a missing one", "nobody", "z", "Customer ID nobody does not exist"},
@@ -135,4 +149,53 @@ func TestReferencesCheckedWhenTheyChange(t *testing.T) {
 			require.Equal(t, tc.message, r.Errors[0].Message)
 		})
 	}
+}
+
+// A re-sent row is unchanged whether its text is byte-identical (compared without parsing) or only
+// its content is (other member order, spacing, letter case of a code); an archived row is restored
+// by either; a row whose text differs is parsed, so its errors are reported.
+func TestUnchangedByTextOrContent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.DB(t)
+	acc, _, err := db.CreateAccount(ctx, "text")
+	require.NoError(t, err)
+	src, _, err := db.CreateDataSource(ctx, acc.ID, "s")
+	require.NoError(t, err)
+	svc := &ingest.Service{DB: db}
+	_, err = svc.Customers(ctx, acc.ID, raws(`{"id": "c", "data_source": "s"}`), ingest.Options{})
+	require.NoError(t, err)
+	upsert := func(raw string, opt ingest.Options) ingest.Result {
+		t.Helper()
+		res, err := svc.Invoices(ctx, acc.ID, raws(raw), opt)
+		require.NoError(t, err)
+		return res[0]
+	}
+	v1 := `{"id": "i", "customer_id": "c", "data_source": "s", "type": "one-time", "date": "2024-01-01",
+		"amount_cents": 100, "currency": "USD", "start_date": "2024-01-01", "end_date": "2024-01-01"}`
+	v1Other := `{"currency":"usd","end_date":"2024-01-01T00:00:00Z","start_date":"2024-01-01","amount_cents":100,
+		"date":"2024-01-01","type":"ONE-TIME","data_source":"s","customer_id":"c","id":"i"}`
+	v2 := strings.Replace(v1, `"amount_cents": 100`, `"amount_cents": 200`, 1)
+	broken := strings.Replace(v1, `"currency": "USD"`, `"currency": "XYZ"`, 1)
+
+	require.Equal(t, ingest.Inserted, upsert(v1, ingest.Options{}).Status)
+	require.Equal(t, ingest.Unchanged, upsert(v1, ingest.Options{}).Status, "same text")
+	require.Equal(t, ingest.Unchanged, upsert(v1Other, ingest.Options{}).Status, "same content, other text")
+	require.Equal(t, ingest.Unchanged, upsert(v1, ingest.Options{ValidJSON: true}).Status, "same text, body validated by the decoder")
+	r := upsert(broken, ingest.Options{})
+	require.Equal(t, ingest.Failed, r.Status)
+	require.Equal(t, "currency", r.Errors[0].Field)
+	require.Equal(t, ingest.Updated, upsert(v2, ingest.Options{DryRun: true}).Status)
+	require.Equal(t, ingest.Updated, upsert(v2, ingest.Options{}).Status)
+	require.Equal(t, ingest.Unchanged, upsert(v2, ingest.Options{}).Status)
+	require.Equal(t, ingest.Updated, upsert(v1Other, ingest.Options{}).Status, "back to v1's content")
+	require.Equal(t, ingest.Unchanged, upsert(v1, ingest.Options{}).Status, "v1's content in v1's text")
+
+	_, err = svc.Archive(ctx, acc.ID, src.ID, "i")
+	require.NoError(t, err)
+	require.Equal(t, ingest.Updated, upsert(v1, ingest.Options{DryRun: true}).Status, "an archived row is never unchanged")
+	require.Equal(t, ingest.Updated, upsert(v1, ingest.Options{}).Status, "the same text restores an archived row")
+	var archived bool
+	require.NoError(t, db.Gorm.Raw(`SELECT archived_at IS NOT NULL FROM invoices WHERE account_id = ? AND id = 'i'`, acc.ID).Scan(&archived).Error)
+	require.False(t, archived)
 }
