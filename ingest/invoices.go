@@ -30,7 +30,7 @@ var invoiceKind = &kind[validation.Invoice]{
 
 // checkInvoiceReferences marks invoices whose customer or plan does not exist in their source:
 // one query for the customers and one for the plans of the whole group.
-func checkInvoiceReferences(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, rows []*row[validation.Invoice]) error {
+func checkInvoiceReferences(ctx context.Context, db queryer, account, source uuid.UUID, rows []*row[validation.Invoice]) error {
 	var customers, plans []string
 	seen := make(map[string]bool)
 	for _, r := range rows {
@@ -46,11 +46,11 @@ func checkInvoiceReferences(ctx context.Context, tx *sql.Tx, account, source uui
 			plans = append(plans, p)
 		}
 	}
-	haveCustomer, err := existing(ctx, tx, "customers", account, source, customers)
+	haveCustomer, err := existing(ctx, db, "customers", account, source, customers)
 	if err != nil {
 		return err
 	}
-	havePlan, err := existing(ctx, tx, "plans", account, source, plans)
+	havePlan, err := existing(ctx, db, "plans", account, source, plans)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ type kind[R any] struct {
 	// check adds the errors of references other than the data source (customers, plans) to rows
 	// of one source; nil for kinds without such references. Foreign keys hold the same rule, so
 	// a write runs it only after a foreign key refused the batch (see run).
-	check func(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, rows []*row[R]) error
+	check func(ctx context.Context, db queryer, account, source uuid.UUID, rows []*row[R]) error
 	// write upserts rows of one source, sorted by id, and returns, by id, whether each row was
 	// inserted (true) or updated (false); a row left out was found identical and not written.
 	write func(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, now time.Time, rows []*row[R]) (map[string]bool, error)
@@ -76,11 +76,17 @@ func (r *row[R]) parse(k *kind[R], validJSON bool) {
 
 // sourceGroup is the valid rows of one data source, sorted by id.
 type sourceGroup[R any] struct {
-	source uuid.UUID
-	rows   []*row[R]
+	source  uuid.UUID
+	rows    []*row[R]
+	changed []*row[R] // the rows to write, set by compareGroup
 }
 
-// run is the whole pipeline for one batch, in one transaction.
+// queryer runs a query on the pool or in a transaction: *sql.DB and *sql.Tx.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// run is the whole pipeline for one batch: reads, then one write transaction if anything changed.
 func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, raws []json.RawMessage, opt Options) ([]Result, error) {
 	// Only a row's key is read up front: a row byte-identical to the one stored under its key is
 	// unchanged, and is never parsed (see compareStored). The others are parsed once the stored
@@ -96,44 +102,46 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 		r.parse(k, opt.ValidJSON)
 	}
 	now := s.now()
-	// References (an invoice's customer and plan) are checked by foreign keys on a write, so the
-	// first attempt does not look them up: nearly every batch is valid, and the lookups cost as
-	// much as a quarter of an insert. A batch a foreign key refuses runs again, checking every
-	// row's references to name the bad rows. A dry run writes nothing, so it always checks.
-	checkRefs := opt.DryRun
-	tx := func(tx *gorm.DB, sqlTx *sql.Tx) error {
-		for i := range rows { // a retried transaction starts over from what validation found
-			rows[i].errs, rows[i].status = slices.Clone(rows[i].parseErrs), ""
-		}
-		if err := resolveSources(tx, account, rows); err != nil {
-			return err
-		}
-		markDuplicates(k.noun, rows)
-		for i := range rows { // a row in error reports all its errors, its fields' first
-			if r := &rows[i]; len(r.errs) > 0 && !r.parsed {
-				r.parse(k, true) // RowKey checked the JSON
-				r.errs = append(slices.Clone(r.parseErrs), r.errs...)
-			}
-		}
-		var queue []recalc.CustomerKey
-		for _, g := range groupBySource(rows) {
-			if err := upsertGroup(ctx, s, sqlTx, k, account, now, g, opt, checkRefs); err != nil {
-				return err
-			}
-			if k.customer != nil && !opt.DryRun {
-				for _, r := range g.rows {
-					if r.status == Inserted || r.status == Updated {
-						queue = append(queue, recalc.CustomerKey{AccountID: account, SourceID: g.source, CustomerID: k.customer(&r.val)})
-					}
-				}
-			}
-		}
-		return recalc.Enqueue(ctx, sqlTx, queue)
+	// Statuses are decided by reads outside any transaction, then only the rows that differ are
+	// written, in one transaction. Nothing is lost by reading first: under READ COMMITTED every
+	// statement sees its own snapshot anyway, and the upsert's RETURNING decides each written row's
+	// final status under its row lock. A batch of unchanged rows thus costs two reads, no
+	// transaction and no lock.
+	if err := resolveSources(s.DB.Gorm.WithContext(ctx), account, rows); err != nil {
+		return nil, err
 	}
-	err := s.inTx(ctx, opt.DryRun, tx)
-	if !checkRefs && k.check != nil && isForeignKeyViolation(err) {
-		checkRefs = true
-		err = s.inTx(ctx, opt.DryRun, tx)
+	markDuplicates(k.noun, rows)
+	for i := range rows { // a row in error reports all its errors, its fields' first
+		if r := &rows[i]; len(r.errs) > 0 && !r.parsed {
+			r.parse(k, true) // RowKey checked the JSON
+			r.errs = append(slices.Clone(r.parseErrs), r.errs...)
+		}
+	}
+	groups := groupBySource(rows)
+	changed := false
+	for _, g := range groups {
+		if err := compareGroup(ctx, s.DB.SQL, k, account, g); err != nil {
+			return nil, err
+		}
+		changed = changed || len(g.changed) > 0
+	}
+	// References (an invoice's customer and plan) are enforced by foreign keys on a write, so they
+	// are not looked up first: nearly every batch is valid, and the lookups cost as much as a
+	// quarter of an insert. When a foreign key refuses the batch (its transaction rolled back,
+	// nothing was written), they are looked up to name the bad rows, and the rest is written. A
+	// dry run writes nothing, so it always looks them up.
+	if opt.DryRun {
+		return results(rows), checkReferences(ctx, s.DB.SQL, k, account, groups)
+	}
+	if !changed {
+		return results(rows), nil
+	}
+	err := writeGroups(ctx, s, k, account, now, groups)
+	if k.check != nil && isForeignKeyViolation(err) {
+		if err := checkReferences(ctx, s.DB.SQL, k, account, groups); err != nil {
+			return nil, err
+		}
+		err = writeGroups(ctx, s, k, account, now, groups)
 	}
 	if err != nil {
 		return nil, err
@@ -141,21 +149,18 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 	return results(rows), nil
 }
 
-// upsertGroup decides each row's status against the stored content hashes, checks the other
-// references of the rows that differ when checkRefs is set, and writes those, one statement per
-// chunk. Rows that turn out to have errors are dropped from g.rows.
-func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R], account uuid.UUID, now time.Time, g *sourceGroup[R], opt Options, checkRefs bool) error {
+// compareGroup decides each row's status against the stored row of its key and collects the rows
+// to write in g.changed. Rows that turn out to have errors are dropped from g.rows.
+func compareGroup[R any](ctx context.Context, db queryer, k *kind[R], account uuid.UUID, g *sourceGroup[R]) error {
 	var h hasher
 	for _, r := range g.rows {
-		if r.rawHash == nil {
-			r.rawHash = rawDigest(&h, r.raw)
-		}
+		r.rawHash = rawDigest(&h, r.raw)
 	}
-	stored, err := compareStored(ctx, tx, k, account, g.source, g.rows)
+	stored, err := compareStored(ctx, db, k, account, g.source, g.rows)
 	if err != nil {
 		return err
 	}
-	changed := make([]*row[R], 0, len(g.rows))
+	g.changed = make([]*row[R], 0, len(g.rows))
 	for i, r := range g.rows {
 		st := stored[i]
 		if st.state == sameText {
@@ -168,9 +173,7 @@ func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R],
 			r.errs = append(r.errs, r.parseErrs...)
 			continue
 		}
-		if r.hash == nil {
-			r.hash = k.hash(&h, &r.val)
-		}
+		r.hash = k.hash(&h, &r.val)
 		switch {
 		case st.state == absent:
 			r.status = Inserted
@@ -180,40 +183,65 @@ func upsertGroup[R any](ctx context.Context, s *Service, tx *sql.Tx, k *kind[R],
 		default:
 			r.status = Updated
 		}
-		changed = append(changed, r)
+		g.changed = append(g.changed, r)
 	}
 	g.rows = slices.DeleteFunc(g.rows, func(r *row[R]) bool { return len(r.errs) > 0 })
-	if checkRefs && k.check != nil && len(changed) > 0 {
-		if err := k.check(ctx, tx, account, g.source, changed); err != nil {
-			return err
-		}
-		changed = slices.DeleteFunc(changed, func(r *row[R]) bool { return len(r.errs) > 0 })
-		g.rows = slices.DeleteFunc(g.rows, func(r *row[R]) bool { return len(r.errs) > 0 })
-	}
-	if opt.DryRun {
+	return nil
+}
+
+// checkReferences looks up the references of every group's changed rows, turns the rows whose
+// references are missing into error rows and drops them from the groups.
+func checkReferences[R any](ctx context.Context, db queryer, k *kind[R], account uuid.UUID, groups []*sourceGroup[R]) error {
+	if k.check == nil {
 		return nil
 	}
-	// The statuses above were read without locks; the upsert's RETURNING decides under lock, so a
-	// concurrent writer can only turn a row into "unchanged" (it wrote the same content first) or
-	// an expected insert into an update.
-	for chunk := range slices.Chunk(changed, s.chunkSize()) {
-		written, err := k.write(ctx, tx, account, g.source, now, chunk)
-		if err != nil {
-			return fmt.Errorf("upsert %ss: %w", k.noun, err)
+	for _, g := range groups {
+		if len(g.changed) == 0 {
+			continue
 		}
-		for _, r := range chunk {
-			inserted, ok := written[r.id]
-			switch {
-			case !ok:
-				r.status = Unchanged
-			case inserted:
-				r.status = Inserted
-			default:
-				r.status = Updated
-			}
+		if err := k.check(ctx, db, account, g.source, g.changed); err != nil {
+			return err
 		}
+		bad := func(r *row[R]) bool { return len(r.errs) > 0 }
+		g.changed = slices.DeleteFunc(g.changed, bad)
+		g.rows = slices.DeleteFunc(g.rows, bad)
 	}
 	return nil
+}
+
+// writeGroups writes every group's changed rows, one statement per chunk, and queues their
+// customers' recalculation, in one transaction (retried as a whole after a deadlock).
+//
+// The statuses compareGroup set were read without locks; the upsert's RETURNING decides under
+// lock, so a concurrent writer can only turn a row into "unchanged" (it wrote the same content
+// first) or an expected insert into an update.
+func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, now time.Time, groups []*sourceGroup[R]) error {
+	return s.inTx(ctx, false, func(_ *gorm.DB, tx *sql.Tx) error {
+		var queue []recalc.CustomerKey
+		for _, g := range groups {
+			for chunk := range slices.Chunk(g.changed, s.chunkSize()) {
+				written, err := k.write(ctx, tx, account, g.source, now, chunk)
+				if err != nil {
+					return fmt.Errorf("upsert %ss: %w", k.noun, err)
+				}
+				for _, r := range chunk {
+					inserted, ok := written[r.id]
+					switch {
+					case !ok:
+						r.status = Unchanged
+					case inserted:
+						r.status = Inserted
+					default:
+						r.status = Updated
+					}
+					if ok && k.customer != nil {
+						queue = append(queue, recalc.CustomerKey{AccountID: account, SourceID: g.source, CustomerID: k.customer(&r.val)})
+					}
+				}
+			}
+		}
+		return recalc.Enqueue(ctx, tx, queue)
+	})
 }
 
 // storedState is what is stored under a row's key.
@@ -237,7 +265,7 @@ type stored struct {
 // query, and returns them by position. The text comparison runs in PostgreSQL, so a re-sent
 // identical row costs one primary-key probe and sends back only its position and state; only
 // rows whose text differs bring their content hash back.
-func compareStored[R any](ctx context.Context, tx *sql.Tx, k *kind[R], account, source uuid.UUID, rows []*row[R]) ([]stored, error) {
+func compareStored[R any](ctx context.Context, db queryer, k *kind[R], account, source uuid.UUID, rows []*row[R]) ([]stored, error) {
 	out := make([]stored, len(rows))
 	if len(rows) == 0 {
 		return out, nil
@@ -254,7 +282,7 @@ func compareStored[R any](ctx context.Context, tx *sql.Tx, k *kind[R], account, 
 		CROSS JOIN LATERAL (SELECT content_hash, CASE WHEN ` + k.archived + ` THEN 3::int2
 				WHEN raw_hash = k.raw_hash THEN 1::int2 ELSE 2::int2 END AS state
 			FROM ` + k.table + ` WHERE account_id = $1 AND source_id = $2 AND id = k.id LIMIT 1) t`
-	rs, err := tx.QueryContext(ctx, q, [16]byte(account), [16]byte(source), ids, hashes)
+	rs, err := db.QueryContext(ctx, q, [16]byte(account), [16]byte(source), ids, hashes)
 	if err != nil {
 		return nil, fmt.Errorf("read stored %s: %w", k.table, err)
 	}
@@ -277,12 +305,12 @@ func isForeignKeyViolation(err error) bool {
 }
 
 // existing returns which of ids (distinct) exist in table for one source, in one query.
-func existing(ctx context.Context, tx *sql.Tx, table string, account, source uuid.UUID, ids []string) (map[string]bool, error) {
+func existing(ctx context.Context, db queryer, table string, account, source uuid.UUID, ids []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rs, err := tx.QueryContext(ctx, `SELECT k.id FROM unnest($3::text[]) AS k(id)
+	rs, err := db.QueryContext(ctx, `SELECT k.id FROM unnest($3::text[]) AS k(id)
 		WHERE EXISTS (SELECT FROM `+table+` t WHERE t.account_id = $1 AND t.source_id = $2 AND t.id = k.id)`,
 		account, source, ids)
 	if err != nil {
