@@ -158,12 +158,99 @@ func (e *rowErrors) timestamp(raw []byte, field string) (t time.Time, ok bool) {
 	return time.Time{}, false
 }
 
-// parseTimestamp parses b as time.RFC3339Nano or time.DateOnly. RFC 3339 allows a lower-case
-// "t" and "z", which the time package refuses, so they are upper-cased in a stack copy first.
-// The result is UTC, truncated to the microsecond PostgreSQL stores, so a re-sent row compares
-// equal to the stored one; its year must be 1 to 9999, the range RFC 3339 output can write.
+// maxTimestampBytes bounds a timestamp: RFC 3339 needs at most 35 bytes with nanoseconds, and a
+// longer text can only be a long fraction, which is cut to the microsecond anyway.
+const maxTimestampBytes = 64
+
+// parseTimestamp parses b as time.RFC3339Nano or time.DateOnly, with a lower-case "t" and "z"
+// allowed as RFC 3339 allows them. The result is UTC, truncated to the microsecond PostgreSQL
+// stores, so a re-sent row compares equal to the stored one; its year must be 1 to 9999, the
+// range RFC 3339 output can write.
+//
+// An invoice carries three timestamps. time.Parse does not allocate here, but with the
+// conversion to UTC, the truncation and the year check it cost about 60 ns a timestamp; the
+// shapes clients send are parsed by hand in about 20 (BenchmarkParseTimestamp). Anything else,
+// and every invalid input, goes to parseTimestampSlow, so the answer is always time.Parse's
+// (FuzzParseTimestamp and TestParseTimestampSweep check that).
 func parseTimestamp(b []byte) (time.Time, bool) {
-	var buf [64]byte
+	if t, ok := parseTimestampFast(b); ok {
+		return t, true
+	}
+	return parseTimestampSlow(b)
+}
+
+// parseTimestampFast parses YYYY-MM-DD and YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM), "t" and "z"
+// in either case. It reports ok only for a valid timestamp, and then exactly as
+// parseTimestampSlow would: !ok means "ask parseTimestampSlow", not "invalid".
+func parseTimestampFast(b []byte) (time.Time, bool) {
+	if len(b) < len(time.DateOnly) || len(b) > maxTimestampBytes || b[4] != '-' || b[7] != '-' {
+		return time.Time{}, false
+	}
+	year, month, day := digits(b[0:4]), digits(b[5:7]), digits(b[8:10])
+	if year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) {
+		return time.Time{}, false
+	}
+	var hour, minute, sec, usec, offsetMinutes int
+	if len(b) > len(time.DateOnly) {
+		if len(b) < len("2006-01-02T15:04:05Z") || (b[10] != 'T' && b[10] != 't') || b[13] != ':' || b[16] != ':' {
+			return time.Time{}, false
+		}
+		hour, minute, sec = digits(b[11:13]), digits(b[14:16]), digits(b[17:19])
+		// Like time.Parse: no leap second 60, no 24:00:00.
+		if hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+			return time.Time{}, false
+		}
+		rest := b[19:]
+
+		// A fraction of any length; only microseconds are kept.
+		if len(rest) >= 2 && rest[0] == '.' && isDigit(rest[1]) {
+			n := 1
+			for ; n < len(rest) && isDigit(rest[n]); n++ {
+				if n <= 6 {
+					usec = usec*10 + int(rest[n]-'0')
+				}
+			}
+			for i := n; i <= 6; i++ {
+				usec *= 10
+			}
+			rest = rest[n:]
+		}
+
+		switch {
+		case len(rest) == 1 && (rest[0] == 'Z' || rest[0] == 'z'):
+		case len(rest) == len("+07:00") && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+			oh, om := digits(rest[1:3]), digits(rest[4:6])
+			// time.Parse takes offsets up to 24:60, not 23:59: its general parser, which it
+			// falls back to when its RFC 3339 parser refuses, checks the range with > ("some
+			// people do write offsets of 24 hours or 60 minutes"). -00:00 is simply UTC.
+			if oh < 0 || oh > 24 || om < 0 || om > 60 {
+				return time.Time{}, false
+			}
+			offsetMinutes = oh*60 + om
+			if rest[0] == '-' {
+				offsetMinutes = -offsetMinutes
+			}
+		default:
+			return time.Time{}, false
+		}
+	}
+	// time.Date normalises the minutes, which moves the local time to UTC.
+	t := time.Date(year, time.Month(month), day, hour, minute-offsetMinutes, sec, usec*1000, time.UTC)
+	// An offset (25 hours at most) moves the date by two days at most, so only years 0, 1 and
+	// 9999 can end up outside 1 to 9999.
+	if year <= 1 || year >= 9999 {
+		if y := t.Year(); y < 1 || y > 9999 {
+			return time.Time{}, false
+		}
+	}
+	return t, true
+}
+
+// parseTimestampSlow is parseTimestamp by time.Parse alone: the reference the fast path is fuzzed
+// against, and its fallback for every other shape. RFC 3339 allows a lower-case "t" and "z",
+// which the time package refuses, so they are upper-cased in a stack copy first.
+func parseTimestampSlow(b []byte) (time.Time, bool) {
+	var buf [maxTimestampBytes]byte
 	if len(b) > len(buf) {
 		return time.Time{}, false
 	}
@@ -188,6 +275,35 @@ func parseTimestamp(b []byte) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return t, true
+}
+
+// digits returns the value of b as a decimal number, or -1 when b holds anything but ASCII digits.
+func digits(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if !isDigit(c) {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// daysIn returns the number of days in month (1 to 12) of year, in the proleptic Gregorian
+// calendar the time package uses.
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // integer reads raw as a JSON integer literal that fits an int64. A fraction (1.5, 1.0), an
