@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"time"
+
+	"github.com/zeebo/xxh3"
 )
 
 // hashVersion starts every digest, so a change of what is hashed makes every stored row differ
@@ -49,9 +51,13 @@ func (h *hasher) sum() []byte {
 	return d[:16]
 }
 
-// rawDigest is the digest of a row's exact JSON text, versioned like the content digest. Equal
+// rawDigest is the digest of a row's exact JSON text: 128-bit XXH3, seeded with hashVersion. Equal
 // digests under one key mean the client sent the very same bytes as the stored row's last write.
-func rawDigest(h *hasher, raw []byte) []byte {
-	h.buf = append(append(h.buf[:0], hashVersion), raw...)
-	return h.sum()
+// It runs on every row of every batch, before anything else is known, so it must be cheap: XXH3
+// hashes a row in a few tens of nanoseconds where SHA-256 took a tenth of a re-sent batch's
+// CPU. An accidental collision of two versions of one row is a 2^-128 event; a client able to
+// craft one would only fool itself about its own row.
+func rawDigest(raw []byte) []byte {
+	d := xxh3.Hash128Seed(raw, hashVersion).Bytes()
+	return d[:]
 }

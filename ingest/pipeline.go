@@ -107,7 +107,7 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 	// statement sees its own snapshot anyway, and the upsert's RETURNING decides each written row's
 	// final status under its row lock. A batch of unchanged rows thus costs two reads, no
 	// transaction and no lock.
-	if err := resolveSources(s.DB.Gorm.WithContext(ctx), account, rows); err != nil {
+	if err := resolveSources(ctx, s, account, rows); err != nil {
 		return nil, err
 	}
 	markDuplicates(k.noun, rows)
@@ -154,7 +154,7 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 func compareGroup[R any](ctx context.Context, db queryer, k *kind[R], account uuid.UUID, g *sourceGroup[R]) error {
 	var h hasher
 	for _, r := range g.rows {
-		r.rawHash = rawDigest(&h, r.raw)
+		r.rawHash = rawDigest(r.raw)
 	}
 	stored, err := compareStored(ctx, db, k, account, g.source, g.rows)
 	if err != nil {
@@ -342,23 +342,36 @@ func writtenIDs(rs *sql.Rows, n int) (map[string]bool, error) {
 	return out, rs.Err()
 }
 
-// resolveSources looks up every row's data source in one query and marks unknown ones.
-func resolveSources[R any](tx *gorm.DB, account uuid.UUID, rows []row[R]) error {
-	refs := make([]string, 0, 1)
+// resolveSources resolves every row's data source, from the cache or in one query for the
+// references it does not hold, and marks unknown ones.
+func resolveSources[R any](ctx context.Context, s *Service, account uuid.UUID, rows []row[R]) error {
+	var missing []string
 	seen := make(map[string]bool)
-	for i := range rows {
-		if ref := rows[i].sourceRef; ref != "" && !seen[ref] {
-			seen[ref] = true
-			refs = append(refs, ref)
-		}
-	}
-	found, err := models.ResolveDataSources(tx, account, refs)
-	if err != nil {
-		return err
-	}
 	for i := range rows {
 		r := &rows[i]
 		if r.sourceRef == "" {
+			continue
+		}
+		if id, ok := s.sources.get(account, r.sourceRef); ok {
+			r.source = id
+		} else if !seen[r.sourceRef] {
+			seen[r.sourceRef] = true
+			missing = append(missing, r.sourceRef)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	found, err := models.ResolveDataSources(s.DB.Gorm.WithContext(ctx), account, missing)
+	if err != nil {
+		return err
+	}
+	for ref, src := range found {
+		s.sources.put(account, ref, src.ID)
+	}
+	for i := range rows {
+		r := &rows[i]
+		if r.sourceRef == "" || r.source != uuid.Nil {
 			continue
 		}
 		if src, ok := found[r.sourceRef]; ok {

@@ -199,3 +199,35 @@ func TestUnchangedByTextOrContent(t *testing.T) {
 	require.NoError(t, db.Gorm.Raw(`SELECT archived_at IS NOT NULL FROM invoices WHERE account_id = ? AND id = 'i'`, acc.ID).Scan(&archived).Error)
 	require.False(t, archived)
 }
+
+// Data sources resolve by name or UUID on every batch of one Service (which remembers them), an
+// unknown one is an error row, and one created afterwards resolves on the next batch.
+func TestDataSourcesResolveAcrossBatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.DB(t)
+	acc, _, err := db.CreateAccount(ctx, "sources")
+	require.NoError(t, err)
+	a, _, err := db.CreateDataSource(ctx, acc.ID, "a")
+	require.NoError(t, err)
+	svc := &ingest.Service{DB: db}
+	batch := func(rows ...string) []ingest.Result {
+		t.Helper()
+		res, err := svc.Customers(ctx, acc.ID, raws(rows...), ingest.Options{})
+		require.NoError(t, err)
+		return res
+	}
+	require.Equal(t, []ingest.Status{ingest.Inserted, ingest.Failed},
+		statuses(batch(`{"id": "c1", "data_source": "a"}`, `{"id": "c1", "data_source": "b"}`)))
+	require.Equal(t, []ingest.Status{ingest.Unchanged, ingest.Inserted},
+		statuses(batch(`{"id": "c1", "data_source": "a"}`, fmt.Sprintf(`{"id": "c2", "data_source": %q}`, a.ID))))
+	_, _, err = db.CreateDataSource(ctx, acc.ID, "b")
+	require.NoError(t, err)
+	require.Equal(t, []ingest.Status{ingest.Inserted}, statuses(batch(`{"id": "c1", "data_source": "b"}`)))
+
+	other, _, err := db.CreateAccount(ctx, "sources-other")
+	require.NoError(t, err)
+	res, err := svc.Customers(ctx, other.ID, raws(`{"id": "c1", "data_source": "a"}`), ingest.Options{})
+	require.NoError(t, err)
+	require.Equal(t, ingest.Failed, res[0].Status, "another account's source name is unknown here")
+}

@@ -51,6 +51,8 @@ type Service struct {
 	Now func() time.Time
 	// ChunkSize is the most rows in one upsert statement; 1000 when zero.
 	ChunkSize int
+
+	sources sourceCache
 }
 
 // Customers upserts a batch of customer rows of one account.
