@@ -44,7 +44,7 @@ ON CONFLICT (account_id, source_id, id) DO UPDATE SET
     content_hash = excluded.content_hash, raw_hash = excluded.raw_hash, updated_at = excluded.updated_at
 WHERE t.content_hash <> excluded.content_hash
 RETURNING t.id, t.xmax = 0`,
-		[16]byte(account), [16]byte(source), ids, names, emails, companies, countries, hashes, now, rawHashes)
+		prepared, [16]byte(account), [16]byte(source), ids, names, emails, companies, countries, hashes, now, rawHashes)
 	if err != nil {
 		return nil, err
 	}

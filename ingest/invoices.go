@@ -102,7 +102,7 @@ ON CONFLICT (account_id, source_id, id) DO UPDATE SET
     raw_hash = excluded.raw_hash, updated_at = excluded.updated_at, archived_at = NULL
 WHERE t.content_hash <> excluded.content_hash OR t.archived_at IS NOT NULL
 RETURNING t.id, t.xmax = 0`,
-		[16]byte(account), [16]byte(source), ids, customers, types, dates, amounts, currencies, plans, subs, starts, ends,
+		prepared, [16]byte(account), [16]byte(source), ids, customers, types, dates, amounts, currencies, plans, subs, starts, ends,
 		quantities, discounts, hashes, now, rawHashes)
 	if err != nil {
 		return nil, err

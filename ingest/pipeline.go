@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
@@ -80,6 +81,14 @@ type sourceGroup[R any] struct {
 	rows    []*row[R]
 	changed []*row[R] // the rows to write, set by compareGroup
 }
+
+// prepared, passed as a statement's first argument, makes pgx run it as a prepared statement
+// cached per connection, instead of the pool's default of planning every execution with its
+// real parameters (models.Open). PostgreSQL then soon settles on a generic plan and skips
+// planning: a fifth of a millisecond per statement, a tenth of what a re-sent batch costs it.
+// Only statements whose plan cannot depend on the arrays' lengths use it: one primary-key probe
+// per element (compareStored), or INSERT ... SELECT FROM unnest (the writes).
+const prepared = pgx.QueryExecModeCacheStatement
 
 // queryer runs a query on the pool or in a transaction: *sql.DB and *sql.Tx.
 type queryer interface {
@@ -282,7 +291,7 @@ func compareStored[R any](ctx context.Context, db queryer, k *kind[R], account, 
 		CROSS JOIN LATERAL (SELECT content_hash, CASE WHEN ` + k.archived + ` THEN 3::int2
 				WHEN raw_hash = k.raw_hash THEN 1::int2 ELSE 2::int2 END AS state
 			FROM ` + k.table + ` WHERE account_id = $1 AND source_id = $2 AND id = k.id LIMIT 1) t`
-	rs, err := db.QueryContext(ctx, q, [16]byte(account), [16]byte(source), ids, hashes)
+	rs, err := db.QueryContext(ctx, q, prepared, [16]byte(account), [16]byte(source), ids, hashes)
 	if err != nil {
 		return nil, fmt.Errorf("read stored %s: %w", k.table, err)
 	}
