@@ -271,9 +271,9 @@ type stored struct {
 }
 
 // compareStored looks up the stored row of every row (of one source, with raw hashes set), in one
-// query, and returns them by position. The text comparison runs in PostgreSQL, so a re-sent
-// identical row costs one primary-key probe and sends back only its position and state; only
-// rows whose text differs bring their content hash back.
+// query, and returns them by position. The text comparison runs in PostgreSQL and only rows that
+// are not byte-identical to their stored row come back, so a re-sent identical row costs one
+// primary-key probe and nothing else; only rows whose text differs bring their content hash.
 func compareStored[R any](ctx context.Context, db queryer, k *kind[R], account, source uuid.UUID, rows []*row[R]) ([]stored, error) {
 	out := make([]stored, len(rows))
 	if len(rows) == 0 {
@@ -282,15 +282,17 @@ func compareStored[R any](ctx context.Context, db queryer, k *kind[R], account, 
 	ids, hashes := make([]string, len(rows)), make([][]byte, len(rows))
 	for i, r := range rows {
 		ids[i], hashes[i] = r.id, r.rawHash
+		out[i].state = sameText // unless it comes back
 	}
 	// One primary-key probe per id, whatever the statistics say: LIMIT 1 keeps the planner from
 	// flattening the LATERAL subquery into a join, which on a young table (no statistics yet) it
 	// would run as a hash of every stored row of the source, making a first import quadratic.
-	q := `SELECT k.n, t.state, CASE WHEN t.state = 2 THEN t.content_hash END
+	q := `SELECT k.n, coalesce(t.state, 0::int2), CASE WHEN t.state = 2 THEN t.content_hash END
 		FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS k(id, raw_hash, n)
-		CROSS JOIN LATERAL (SELECT content_hash, CASE WHEN ` + k.archived + ` THEN 3::int2
+		LEFT JOIN LATERAL (SELECT content_hash, CASE WHEN ` + k.archived + ` THEN 3::int2
 				WHEN raw_hash = k.raw_hash THEN 1::int2 ELSE 2::int2 END AS state
-			FROM ` + k.table + ` WHERE account_id = $1 AND source_id = $2 AND id = k.id LIMIT 1) t`
+			FROM ` + k.table + ` WHERE account_id = $1 AND source_id = $2 AND id = k.id LIMIT 1) t ON true
+		WHERE t.state IS DISTINCT FROM 1`
 	rs, err := db.QueryContext(ctx, q, prepared, [16]byte(account), [16]byte(source), ids, hashes)
 	if err != nil {
 		return nil, fmt.Errorf("read stored %s: %w", k.table, err)
