@@ -256,15 +256,14 @@ func (e *env) queued(tn tenant) []string {
 	e.t.Helper()
 	var ids []string
 	require.NoError(e.t, e.db.Gorm.Raw(`SELECT customer_id FROM recalc_queue WHERE source_id = ?
-		UNION SELECT k.customer_id FROM recalc_outbox o, unnest(o.source_ids, o.customer_ids) AS k(source_id, customer_id)
-		WHERE k.source_id = ?::uuid ORDER BY 1`, tn.sourceID, tn.sourceID).Scan(&ids).Error)
+		UNION SELECT c FROM recalc_outbox o, unnest(o.customer_ids) AS c WHERE o.source_id = ?::uuid ORDER BY 1`, tn.sourceID, tn.sourceID).Scan(&ids).Error)
 	return ids
 }
 
 // drain empties the tenant's outbox and queue, as a worker that computed everyone would.
 func (e *env) drain(tn tenant) {
 	e.t.Helper()
-	require.NoError(e.t, e.db.Gorm.Exec(`DELETE FROM recalc_outbox o WHERE ?::uuid = ANY (o.source_ids)`, tn.sourceID).Error)
+	require.NoError(e.t, e.db.Gorm.Exec(`DELETE FROM recalc_outbox WHERE source_id = ?::uuid`, tn.sourceID).Error)
 	require.NoError(e.t, e.db.Gorm.Exec(`DELETE FROM recalc_queue WHERE source_id = ?`, tn.sourceID).Error)
 }
 

@@ -1,16 +1,15 @@
 package ingest
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"time"
 
 	"github.com/zeebo/xxh3"
 )
 
-// hashVersion starts every digest, so a change of what is hashed makes every stored row differ
-// once instead of comparing digests of different shapes.
-const hashVersion = 1
+// hashVersion starts every digest, so a change of what is hashed (or how) makes every stored row
+// differ once instead of comparing digests of different shapes. 2: XXH3-128 instead of SHA-256.
+const hashVersion = 2
 
 // hasher builds the content digest of a row: each field length-prefixed, so no two different
 // rows share an encoding. Absent optional values differ from empty ones. One hasher serves a whole
@@ -45,10 +44,10 @@ func (h *hasher) optInt(p *int64) *hasher {
 
 func (h *hasher) time(t time.Time) *hasher { return h.int(t.UnixMicro()) }
 
-// sum returns the first 16 bytes of SHA-256: plenty to tell a changed row, half the storage.
+// sum returns the 128-bit XXH3 of the encoding: plenty to tell a changed row (see rawDigest).
 func (h *hasher) sum() []byte {
-	d := sha256.Sum256(h.buf)
-	return d[:16]
+	d := xxh3.Hash128(h.buf).Bytes()
+	return d[:]
 }
 
 // rawDigest is the digest of a row's exact JSON text: 128-bit XXH3, seeded with hashVersion. Equal

@@ -30,10 +30,10 @@ var foldSQL = `
 WITH taken AS (
     DELETE FROM recalc_outbox o
     WHERE (o.account_id, o.id) IN (SELECT account_id, id FROM recalc_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-    RETURNING o.account_id, o.source_ids, o.customer_ids
+    RETURNING o.account_id, o.source_id, o.customer_ids
 ), changed AS (
-    SELECT DISTINCT t.account_id, k.source_id, k.customer_id
-    FROM taken t, unnest(t.source_ids, t.customer_ids) AS k(source_id, customer_id)
+    SELECT DISTINCT t.account_id, t.source_id, c.customer_id
+    FROM taken t, unnest(t.customer_ids) AS c(customer_id)
 ), queued AS (
     INSERT INTO recalc_queue AS q (account_id, source_id, customer_id)
     SELECT c.account_id, c.source_id, c.customer_id FROM changed c

@@ -16,8 +16,8 @@ import (
 const readSQL = `
 SELECT EXISTS (SELECT 1 FROM recalc_queue q
                WHERE q.account_id = $1 AND q.source_id = $2 AND q.customer_id = $3)
-       OR EXISTS (SELECT 1 FROM recalc_outbox o, unnest(o.source_ids, o.customer_ids) AS k(source_id, customer_id)
-                  WHERE o.account_id = $1 AND k.source_id = $2 AND k.customer_id = $3),
+       OR EXISTS (SELECT 1 FROM recalc_outbox o
+                  WHERE o.account_id = $1 AND o.source_id = $2 AND $3 = ANY (o.customer_ids)),
        m.currency, m.mrr_cents, m.arr_cents, m.revenue_cents, m.invoice_count,
        m.first_invoice_at, m.last_invoice_at, m.status, m.calculated_at
 FROM (VALUES (1)) AS one

@@ -110,8 +110,7 @@ func (b *bench) pendingCustomers(ctx context.Context) (int, error) {
 	var n int
 	err := b.pool.QueryRow(ctx, `SELECT count(*) FROM (
 		SELECT account_id, source_id, customer_id FROM recalc_queue
-		UNION SELECT o.account_id, k.source_id, k.customer_id
-		FROM recalc_outbox o, unnest(o.source_ids, o.customer_ids) AS k(source_id, customer_id)) p`).Scan(&n)
+		UNION SELECT o.account_id, o.source_id, c FROM recalc_outbox o, unnest(o.customer_ids) AS c) p`).Scan(&n)
 	return n, err
 }
 

@@ -10,12 +10,10 @@
 CREATE TABLE recalc_outbox (
     account_id   uuid        NOT NULL,
     id           bigint      GENERATED ALWAYS AS IDENTITY,
-    -- The changed customers, as pairs: source_ids[i], customer_ids[i].
-    source_ids   uuid[]      NOT NULL,
-    customer_ids text[]      NOT NULL,
+    source_id    uuid        NOT NULL,
+    customer_ids text[]      NOT NULL, -- the changed customers of that data source
     created_at   timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (account_id, id),
-    CHECK (cardinality(source_ids) = cardinality(customer_ids))
+    PRIMARY KEY (account_id, id)
 );
 -- Workers fold the oldest rows first, whatever their account.
 CREATE INDEX recalc_outbox_order ON recalc_outbox (id);
@@ -24,8 +22,8 @@ CREATE INDEX recalc_outbox_order ON recalc_outbox (id);
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION recalc_queue_previous_customer() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO recalc_outbox (account_id, source_ids, customer_ids)
-    VALUES (OLD.account_id, ARRAY[OLD.source_id], ARRAY[OLD.customer_id]);
+    INSERT INTO recalc_outbox (account_id, source_id, customer_ids)
+    VALUES (OLD.account_id, OLD.source_id, ARRAY[OLD.customer_id]);
     RETURN NULL;
 END
 $$;
@@ -45,7 +43,7 @@ END
 $$;
 -- +goose StatementEnd
 INSERT INTO recalc_queue (account_id, source_id, customer_id)
-SELECT DISTINCT o.account_id, k.source_id, k.customer_id
-FROM recalc_outbox o, unnest(o.source_ids, o.customer_ids) AS k(source_id, customer_id)
+SELECT DISTINCT o.account_id, o.source_id, c.customer_id
+FROM recalc_outbox o, unnest(o.customer_ids) AS c(customer_id)
 ON CONFLICT DO NOTHING;
 DROP TABLE recalc_outbox;
