@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -230,4 +231,77 @@ func TestDataSourcesResolveAcrossBatches(t *testing.T) {
 	res, err := svc.Customers(ctx, other.ID, raws(`{"id": "c1", "data_source": "a"}`), ingest.Options{})
 	require.NoError(t, err)
 	require.Equal(t, ingest.Failed, res[0].Status, "another account's source name is unknown here")
+}
+
+// A large batch whose sampled rows all differ from the stored ones skips the per-row probe; rows
+// between the samples that are in fact unchanged still answer "unchanged" and are not rewritten.
+func TestSampledBatchKeepsExactStatuses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.DB(t)
+	acc, _, err := db.CreateAccount(ctx, "sampled")
+	require.NoError(t, err)
+	_, _, err = db.CreateDataSource(ctx, acc.ID, "s")
+	require.NoError(t, err)
+	clock := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	svc := &ingest.Service{DB: db, Now: func() time.Time { return clock }}
+	const n = 100
+	row := func(i int, name string) string {
+		return fmt.Sprintf(`{"id": "c%03d", "data_source": "s", "name": %q}`, i, name)
+	}
+	batch := func(name func(i int) string) []ingest.Result {
+		t.Helper()
+		rows := make([]string, n)
+		for i := range rows {
+			rows[i] = row(i, name(i))
+		}
+		res, err := svc.Customers(ctx, acc.ID, raws(rows...), ingest.Options{})
+		require.NoError(t, err)
+		return res
+	}
+	for _, r := range batch(func(int) string { return "v1" }) {
+		require.Equal(t, ingest.Inserted, r.Status)
+	}
+
+	// Every sixth row changes, and every row at a sampled position (i*n/16 for i < 16).
+	clock = clock.Add(time.Hour)
+	sampled := make(map[int]bool)
+	for i := range 16 {
+		sampled[i*n/16] = true
+	}
+	changed := func(i int) bool { return i%6 == 0 || sampled[i] }
+	res := batch(func(i int) string {
+		if changed(i) {
+			return "v2"
+		}
+		return "v1"
+	})
+	for i, r := range res {
+		want := ingest.Unchanged
+		if changed(i) {
+			want = ingest.Updated
+		}
+		require.Equal(t, want, r.Status, "row %d", i)
+	}
+	var rewritten int64
+	require.NoError(t, db.Gorm.Raw(`SELECT count(*) FROM customers WHERE account_id = ? AND updated_at > ?`,
+		acc.ID, clock.Add(-time.Minute)).Scan(&rewritten).Error)
+	var want int64
+	for i := range n {
+		if changed(i) {
+			want++
+		}
+	}
+	require.Equal(t, want, rewritten, "only the changed rows were written")
+
+	// The same batch again: the sample finds unchanged rows, so every row is probed.
+	res = batch(func(i int) string {
+		if changed(i) {
+			return "v2"
+		}
+		return "v1"
+	})
+	for i, r := range res {
+		require.Equal(t, ingest.Unchanged, r.Status, "row %d", i)
+	}
 }
