@@ -129,7 +129,7 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 	groups := groupBySource(rows)
 	changed := false
 	for _, g := range groups {
-		if err := compareGroup(ctx, s.DB.SQL, k, account, g, opt.DryRun); err != nil {
+		if err := compareGroup(ctx, s, k, account, g, opt.DryRun); err != nil {
 			return nil, err
 		}
 		changed = changed || len(g.changed) > 0
@@ -170,30 +170,36 @@ const sampleSize = 16
 // upsert, whose RETURNING still tells each row's status exactly (a row whose content turns out
 // the same is neither returned nor rewritten, only locked for the statement); the statuses set
 // here are then provisional. A dry run, which writes nothing, always probes every row.
-func compareGroup[R any](ctx context.Context, db queryer, k *kind[R], account uuid.UUID, g *sourceGroup[R], dryRun bool) error {
+//
+// Sampling costs a re-sent batch a round trip, so after a large batch of a source that was not
+// all new or changed, the next one of that source probes every row at once (s.shapes).
+func compareGroup[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, g *sourceGroup[R], dryRun bool) error {
 	var h hasher
 	for _, r := range g.rows {
 		r.rawHash = rawDigest(r.raw)
 	}
+	large := len(g.rows) >= 4*sampleSize
 	probe := g.rows
-	if !dryRun && len(g.rows) >= 4*sampleSize {
+	if large && !dryRun && !s.shapes.resend(account, g.source) {
 		probe = make([]*row[R], sampleSize)
 		for i := range probe {
 			probe[i] = g.rows[i*len(g.rows)/sampleSize]
 		}
 	}
-	found, err := compareStored(ctx, db, k, account, g.source, probe)
+	found, err := compareStored(ctx, s.DB.SQL, k, account, g.source, probe)
 	if err != nil {
 		return err
 	}
-	if len(probe) < len(g.rows) {
-		if !allDiffer(k, &h, probe, found) {
-			if found, err = compareStored(ctx, db, k, account, g.source, g.rows); err != nil {
-				return err
-			}
-		} else {
-			found = make([]stored, len(g.rows)) // unknown: absent until the upsert says otherwise
+	switch {
+	case len(probe) < len(g.rows) && allDiffer(k, &h, probe, found):
+		found = make([]stored, len(g.rows)) // unknown: absent until the upsert says otherwise
+	case len(probe) < len(g.rows):
+		s.shapes.set(account, g.source, true)
+		if found, err = compareStored(ctx, s.DB.SQL, k, account, g.source, g.rows); err != nil {
+			return err
 		}
+	case large && !dryRun:
+		s.shapes.set(account, g.source, !allDiffer(k, &h, probe, found))
 	}
 	g.changed = make([]*row[R], 0, len(g.rows))
 	for i, r := range g.rows {

@@ -53,6 +53,7 @@ type Service struct {
 	ChunkSize int
 
 	sources sourceCache
+	shapes  shapeHints
 }
 
 // Customers upserts a batch of customer rows of one account.

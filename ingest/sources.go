@@ -39,3 +39,30 @@ func (c *sourceCache) put(account uuid.UUID, ref string, id uuid.UUID) {
 	}
 	c.m[sourceRef{account, ref}] = id
 }
+
+// shapeHints remembers, per account and data source, whether the last large batch was new or
+// changed data (every sampled row differed) or a re-send. A re-send is likely followed by another
+// (a sync job re-sending its pages), so the next batch of that source probes every row at once
+// instead of sampling first, which would only cost a round trip. Like sourceCache it is bounded
+// and starts over when full.
+type shapeHints struct {
+	mu        sync.Mutex
+	resending map[sourceKey]bool
+}
+
+type sourceKey struct{ account, source uuid.UUID }
+
+func (h *shapeHints) resend(account, source uuid.UUID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.resending[sourceKey{account, source}]
+}
+
+func (h *shapeHints) set(account, source uuid.UUID, resending bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.resending == nil || len(h.resending) >= maxCachedSources {
+		h.resending = make(map[sourceKey]bool)
+	}
+	h.resending[sourceKey{account, source}] = resending
+}
