@@ -17,7 +17,7 @@ var customerKind = &kind[validation.Customer]{
 	parse:      validation.ParseCustomer,
 	parseValid: validation.ParseCustomerValidJSON,
 	ident:      func(c *validation.Customer) (string, string) { return c.ID, c.DataSource },
-	hash: func(h *hasher, c *validation.Customer) []byte {
+	hash: func(h *hasher, c *validation.Customer) digest {
 		return h.start().str(c.Name).str(c.Email).str(c.Company).str(c.Country).sum()
 	},
 	write: writeCustomers,
@@ -31,8 +31,8 @@ func writeCustomers(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, 
 	hashes, rawHashes := make([][]byte, n), make([][]byte, n)
 	for i, r := range rows {
 		c := &r.val
-		ids[i], names[i], emails[i], companies[i], countries[i], hashes[i] = c.ID, c.Name, c.Email, c.Company, c.Country, r.hash
-		rawHashes[i] = r.rawHash
+		ids[i], names[i], emails[i], companies[i], countries[i], hashes[i] = c.ID, c.Name, c.Email, c.Company, c.Country, r.hash[:]
+		rawHashes[i] = r.rawHash[:]
 	}
 	rs, err := tx.QueryContext(ctx, `
 INSERT INTO customers AS t (account_id, source_id, id, name, email, company, country, content_hash, raw_hash, created_at, updated_at)

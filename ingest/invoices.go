@@ -18,7 +18,7 @@ var invoiceKind = &kind[validation.Invoice]{
 	parse:      validation.ParseInvoice,
 	parseValid: validation.ParseInvoiceValidJSON,
 	ident:      func(v *validation.Invoice) (string, string) { return v.ID, v.DataSource },
-	hash: func(h *hasher, v *validation.Invoice) []byte {
+	hash: func(h *hasher, v *validation.Invoice) digest {
 		return h.start().str(v.CustomerID).str(v.Type).time(v.Date).int(v.AmountCents).str(v.Currency).
 			str(v.PlanID).str(v.SubscriptionID).time(v.StartDate).time(v.EndDate).
 			optInt(v.Quantity).optInt(v.Discount).sum()
@@ -78,12 +78,12 @@ func writeInvoices(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, n
 	quantities, discounts := make([]*int64, n), make([]*int64, n)
 	hashes, rawHashes := make([][]byte, n), make([][]byte, n)
 	for i, r := range rows {
-		rawHashes[i] = r.rawHash
+		rawHashes[i] = r.rawHash[:]
 		v := &r.val
 		ids[i], customers[i], types[i], currencies[i] = v.ID, v.CustomerID, v.Type, v.Currency
 		dates[i], starts[i], ends[i], amounts[i] = v.Date, v.StartDate, v.EndDate, v.AmountCents
 		plans[i], subs[i] = v.PlanID, v.SubscriptionID
-		quantities[i], discounts[i], hashes[i] = v.Quantity, v.Discount, r.hash
+		quantities[i], discounts[i], hashes[i] = v.Quantity, v.Discount, r.hash[:]
 	}
 	rs, err := tx.QueryContext(ctx, `
 INSERT INTO invoices AS t (account_id, source_id, id, customer_id, type, date, amount_cents, currency, plan_id,

@@ -32,7 +32,7 @@ type kind[R any] struct {
 	parseValid func(json.RawMessage) (R, []validation.FieldError)
 	// ident returns the row's id and data source reference as the client gave them.
 	ident func(*R) (id, source string)
-	hash  func(*hasher, *R) []byte
+	hash  func(*hasher, *R) digest
 	// check adds the errors of references other than the data source (customers, plans) to rows
 	// of one source; nil for kinds without such references. Foreign keys hold the same rule, so
 	// a write runs it only after a foreign key refused the batch (see run).
@@ -56,9 +56,17 @@ type row[R any] struct {
 	source    uuid.UUID
 	parseErrs []validation.FieldError // what validation found; kept for retries
 	errs      []validation.FieldError // parseErrs plus what the database found
-	rawHash   []byte                  // digest of raw, see rawDigest
-	hash      []byte                  // content digest, set once parsed
+	rawHash   digest                  // of raw, see rawDigest
+	hash      digest                  // of the content, once hashed
+	hashed    bool
 	status    Status
+}
+
+// contentHash sets the digest of the parsed row's content, once.
+func (r *row[R]) contentHash(k *kind[R], h *hasher) {
+	if !r.hashed {
+		r.hash, r.hashed = k.hash(h, &r.val), true
+	}
 }
 
 // parse parses the row in full, once.
@@ -214,13 +222,11 @@ func compareGroup[R any](ctx context.Context, s *Service, k *kind[R], account uu
 			r.errs = append(r.errs, r.parseErrs...)
 			continue
 		}
-		if r.hash == nil {
-			r.hash = k.hash(&h, &r.val)
-		}
+		r.contentHash(k, &h)
 		switch {
 		case st.state == absent:
 			r.status = Inserted
-		case st.state == live && bytes.Equal(st.hash, r.hash):
+		case st.state == live && bytes.Equal(st.hash, r.hash[:]):
 			r.status = Unchanged
 			continue
 		default:
@@ -242,8 +248,8 @@ func allDiffer[R any](k *kind[R], h *hasher, sample []*row[R], found []stored) b
 		case live:
 			r.parse(k, true)
 			if len(r.parseErrs) == 0 {
-				r.hash = k.hash(h, &r.val)
-				if bytes.Equal(found[i].hash, r.hash) {
+				r.contentHash(k, h)
+				if bytes.Equal(found[i].hash, r.hash[:]) {
 					return false
 				}
 			}
@@ -335,7 +341,7 @@ func compareStored[R any](ctx context.Context, db queryer, k *kind[R], account, 
 	}
 	ids, hashes := make([]string, len(rows)), make([][]byte, len(rows))
 	for i, r := range rows {
-		ids[i], hashes[i] = r.id, r.rawHash
+		ids[i], hashes[i] = r.id, r.rawHash[:]
 		out[i].state = sameText // unless it comes back
 	}
 	// One primary-key probe per id, whatever the statistics say: LIMIT 1 keeps the planner from

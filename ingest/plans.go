@@ -17,7 +17,7 @@ var planKind = &kind[validation.Plan]{
 	parse:      validation.ParsePlan,
 	parseValid: validation.ParsePlanValidJSON,
 	ident:      func(p *validation.Plan) (string, string) { return p.ID, p.DataSource },
-	hash: func(h *hasher, p *validation.Plan) []byte {
+	hash: func(h *hasher, p *validation.Plan) digest {
 		return h.start().str(p.Name).str(p.IntervalUnit).int(int64(p.IntervalCount)).sum()
 	},
 	write: writePlans,
@@ -31,8 +31,8 @@ func writePlans(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, now 
 	hashes, rawHashes := make([][]byte, n), make([][]byte, n)
 	for i, r := range rows {
 		p := &r.val
-		ids[i], names[i], units[i], counts[i], hashes[i] = p.ID, p.Name, p.IntervalUnit, p.IntervalCount, r.hash
-		rawHashes[i] = r.rawHash
+		ids[i], names[i], units[i], counts[i], hashes[i] = p.ID, p.Name, p.IntervalUnit, p.IntervalCount, r.hash[:]
+		rawHashes[i] = r.rawHash[:]
 	}
 	rs, err := tx.QueryContext(ctx, `
 INSERT INTO plans AS t (account_id, source_id, id, name, interval_unit, interval_count, content_hash, raw_hash, created_at, updated_at)
