@@ -30,7 +30,7 @@ func writeCustomers(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, 
 	ids, names, emails, companies, countries := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	hashes, rawHashes := make([][]byte, n), make([][]byte, n)
 	for i, r := range rows {
-		c := &r.val
+		c := r.val
 		ids[i], names[i], emails[i], companies[i], countries[i], hashes[i] = c.ID, c.Name, c.Email, c.Company, c.Country, r.hash[:]
 		rawHashes[i] = r.rawHash[:]
 	}

@@ -79,7 +79,7 @@ func writeInvoices(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, n
 	hashes, rawHashes := make([][]byte, n), make([][]byte, n)
 	for i, r := range rows {
 		rawHashes[i] = r.rawHash[:]
-		v := &r.val
+		v := r.val
 		ids[i], customers[i], types[i], currencies[i] = v.ID, v.CustomerID, v.Type, v.Currency
 		dates[i], starts[i], ends[i], amounts[i] = v.Date, v.StartDate, v.EndDate, v.AmountCents
 		plans[i], subs[i] = v.PlanID, v.SubscriptionID

@@ -50,7 +50,7 @@ type row[R any] struct {
 	index     int
 	raw       json.RawMessage
 	parsed    bool // val and parseErrs are set; a row is parsed only once, also across retries
-	val       R
+	val       *R   // set once parsed; a row answered unchanged by its text never is
 	id        string
 	sourceRef string
 	source    uuid.UUID
@@ -65,7 +65,7 @@ type row[R any] struct {
 // contentHash sets the digest of the parsed row's content, once.
 func (r *row[R]) contentHash(k *kind[R], h *hasher) {
 	if !r.hashed {
-		r.hash, r.hashed = k.hash(h, &r.val), true
+		r.hash, r.hashed = k.hash(h, r.val), true
 	}
 }
 
@@ -78,8 +78,9 @@ func (r *row[R]) parse(k *kind[R], validJSON bool) {
 	if validJSON {
 		parse = k.parseValid
 	}
-	r.val, r.parseErrs = parse(r.raw)
-	r.id, r.sourceRef = k.ident(&r.val)
+	v, errs := parse(r.raw)
+	r.val, r.parseErrs = &v, errs
+	r.id, r.sourceRef = k.ident(r.val)
 	r.parsed = true
 }
 
@@ -304,7 +305,7 @@ func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uui
 						r.status = Updated
 					}
 					if ok && k.customer != nil {
-						queue = append(queue, recalc.CustomerKey{AccountID: account, SourceID: g.source, CustomerID: k.customer(&r.val)})
+						queue = append(queue, recalc.CustomerKey{AccountID: account, SourceID: g.source, CustomerID: k.customer(r.val)})
 					}
 				}
 			}

@@ -30,7 +30,7 @@ func writePlans(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, now 
 	counts := make([]int32, n)
 	hashes, rawHashes := make([][]byte, n), make([][]byte, n)
 	for i, r := range rows {
-		p := &r.val
+		p := r.val
 		ids[i], names[i], units[i], counts[i], hashes[i] = p.ID, p.Name, p.IntervalUnit, p.IntervalCount, r.hash[:]
 		rawHashes[i] = r.rawHash[:]
 	}
