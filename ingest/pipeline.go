@@ -49,13 +49,12 @@ type kind[R any] struct {
 type row[R any] struct {
 	index     int
 	raw       json.RawMessage
-	parsed    bool // val and parseErrs are set; a row is parsed only once, also across retries
+	parsed    bool // val is set and the parse's errors are in errs; a row is parsed once
 	val       *R   // set once parsed; a row answered unchanged by its text never is
 	id        string
 	sourceRef string
 	source    uuid.UUID
-	parseErrs []validation.FieldError // what validation found; kept for retries
-	errs      []validation.FieldError // parseErrs plus what the database found
+	errs      []validation.FieldError // what validation found, then what the database found
 	rawHash   digest                  // of raw, see rawDigest
 	hash      digest                  // of the content, once hashed
 	hashed    bool
@@ -79,7 +78,10 @@ func (r *row[R]) parse(k *kind[R], validJSON bool) {
 		parse = k.parseValid
 	}
 	v, errs := parse(r.raw)
-	r.val, r.parseErrs = &v, errs
+	r.val = &v
+	if len(errs) > 0 { // the fields' errors come first, whenever the row is parsed
+		r.errs = append(errs, r.errs...)
+	}
 	r.id, r.sourceRef = k.ident(r.val)
 	r.parsed = true
 }
@@ -129,10 +131,9 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 		return nil, err
 	}
 	markDuplicates(k.noun, rows)
-	for i := range rows { // a row in error reports all its errors, its fields' first
-		if r := &rows[i]; len(r.errs) > 0 && !r.parsed {
+	for i := range rows { // a row in error reports all its errors
+		if r := &rows[i]; len(r.errs) > 0 {
 			r.parse(k, true) // RowKey checked the JSON
-			r.errs = append(slices.Clone(r.parseErrs), r.errs...)
 		}
 	}
 	groups := groupBySource(rows)
@@ -149,7 +150,10 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 	// nothing was written), they are looked up to name the bad rows, and the rest is written. A
 	// dry run writes nothing, so it always looks them up.
 	if opt.DryRun {
-		return results(rows), checkReferences(ctx, s.DB.SQL, k, account, groups)
+		if err := checkReferences(ctx, s.DB.SQL, k, account, groups); err != nil {
+			return nil, err
+		}
+		return results(rows), nil
 	}
 	if !changed {
 		return results(rows), nil
@@ -219,8 +223,7 @@ func compareGroup[R any](ctx context.Context, s *Service, k *kind[R], account uu
 		}
 		// A valid key says nothing of the rest: the row may still have errors.
 		r.parse(k, true) // RowKey or the decoder checked the JSON already
-		if len(r.parseErrs) > 0 {
-			r.errs = append(r.errs, r.parseErrs...)
+		if len(r.errs) > 0 {
 			continue
 		}
 		r.contentHash(k, &h)
@@ -248,7 +251,7 @@ func allDiffer[R any](k *kind[R], h *hasher, sample []*row[R], found []stored) b
 			return false
 		case live:
 			r.parse(k, true)
-			if len(r.parseErrs) == 0 {
+			if len(r.errs) == 0 {
 				r.contentHash(k, h)
 				if bytes.Equal(found[i].hash, r.hash[:]) {
 					return false

@@ -305,3 +305,38 @@ func TestSampledBatchKeepsExactStatuses(t *testing.T) {
 		require.Equal(t, ingest.Unchanged, r.Status, "row %d", i)
 	}
 }
+
+// A row reports every error it has, its fields' first, whatever stage finds the others; a dry run
+// names a missing reference as a write would.
+func TestEveryErrorOfARowIsReported(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.DB(t)
+	acc, _, err := db.CreateAccount(ctx, "errors")
+	require.NoError(t, err)
+	_, _, err = db.CreateDataSource(ctx, acc.ID, "s")
+	require.NoError(t, err)
+	svc := &ingest.Service{DB: db}
+	messages := func(r ingest.Result) []string {
+		var out []string
+		for _, e := range r.Errors {
+			out = append(out, e.Message)
+		}
+		return out
+	}
+	res, err := svc.Customers(ctx, acc.ID, raws(`{"data_source": "nope"}`, `{"id": "c", "data_source": "nope", "country": "XX"}`), ingest.Options{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"Missing customer ID", "Data source nope does not exist"}, messages(res[0]))
+	require.Len(t, res[1].Errors, 2)
+	require.Equal(t, "country", res[1].Errors[0].Field)
+	require.Equal(t, "Data source nope does not exist", res[1].Errors[1].Message)
+
+	ghost := `{"id": "i", "customer_id": "ghost", "data_source": "s", "type": "one-time", "date": "2024-01-01",
+		"amount_cents": 1, "currency": "USD", "start_date": "2024-01-01", "end_date": "2024-01-01"}`
+	for _, dry := range []bool{true, false} {
+		res, err := svc.Invoices(ctx, acc.ID, raws(ghost), ingest.Options{DryRun: dry})
+		require.NoError(t, err)
+		require.Equal(t, ingest.Failed, res[0].Status, "dry run %v", dry)
+		require.Equal(t, []string{"Customer ID ghost does not exist"}, messages(res[0]))
+	}
+}
