@@ -26,7 +26,7 @@ func (s *Service) Restore(ctx context.Context, account, source uuid.UUID, id str
 
 func (s *Service) setArchived(ctx context.Context, account, source uuid.UUID, id string, archive bool) (models.Invoice, error) {
 	var inv models.Invoice
-	err := s.inTx(ctx, false, func(tx *gorm.DB, sqlTx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *gorm.DB, sqlTx *sql.Tx) error {
 		now := s.now()
 		q := tx.Model(&models.Invoice{}).Where("account_id = ? AND source_id = ? AND id = ?", account, source, id)
 		var res *gorm.DB

@@ -185,7 +185,7 @@ const sampleSize = 16
 // here are then provisional. A dry run, which writes nothing, always probes every row.
 //
 // Sampling costs a re-sent batch a round trip, so after a large batch of a source that was not
-// all new or changed, the next one of that source probes every row at once (s.shapes).
+// all new or changed, the next one of that source probes every row at once (s.resending).
 func compareGroup[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, g *sourceGroup[R], dryRun bool) error {
 	var h hasher
 	for _, r := range g.rows {
@@ -193,7 +193,8 @@ func compareGroup[R any](ctx context.Context, s *Service, k *kind[R], account uu
 	}
 	large := len(g.rows) >= 4*sampleSize
 	probe := g.rows
-	if large && !dryRun && !s.shapes.resend(account, g.source) {
+	resending, _ := s.resending.get(sourceKey{account, g.source})
+	if large && !dryRun && !resending {
 		probe = make([]*row[R], sampleSize)
 		for i := range probe {
 			probe[i] = g.rows[i*len(g.rows)/sampleSize]
@@ -207,12 +208,12 @@ func compareGroup[R any](ctx context.Context, s *Service, k *kind[R], account uu
 	case len(probe) < len(g.rows) && allDiffer(k, &h, probe, found):
 		found = make([]stored, len(g.rows)) // unknown: absent until the upsert says otherwise
 	case len(probe) < len(g.rows):
-		s.shapes.set(account, g.source, true)
+		s.resending.put(sourceKey{account, g.source}, true)
 		if found, err = compareStored(ctx, s.DB.SQL, k, account, g.source, g.rows); err != nil {
 			return err
 		}
 	case large && !dryRun:
-		s.shapes.set(account, g.source, !allDiffer(k, &h, probe, found))
+		s.resending.put(sourceKey{account, g.source}, !allDiffer(k, &h, probe, found))
 	}
 	g.changed = make([]*row[R], 0, len(g.rows))
 	for i, r := range g.rows {
@@ -289,7 +290,7 @@ func checkReferences[R any](ctx context.Context, db queryer, k *kind[R], account
 // lock, so a concurrent writer can only turn a row into "unchanged" (it wrote the same content
 // first) or an expected insert into an update.
 func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, now time.Time, groups []*sourceGroup[R]) error {
-	return s.inTx(ctx, false, func(_ *gorm.DB, tx *sql.Tx) error {
+	return s.inTx(ctx, func(_ *gorm.DB, tx *sql.Tx) error {
 		var queue []recalc.CustomerKey
 		for _, g := range groups {
 			for chunk := range slices.Chunk(g.changed, s.chunkSize()) {
@@ -427,7 +428,7 @@ func resolveSources[R any](ctx context.Context, s *Service, account uuid.UUID, r
 		if r.sourceRef == "" {
 			continue
 		}
-		if id, ok := s.sources.get(account, r.sourceRef); ok {
+		if id, ok := s.sources.get(sourceRef{account, r.sourceRef}); ok {
 			r.source = id
 		} else if !seen[r.sourceRef] {
 			seen[r.sourceRef] = true
@@ -442,7 +443,7 @@ func resolveSources[R any](ctx context.Context, s *Service, account uuid.UUID, r
 		return err
 	}
 	for ref, src := range found {
-		s.sources.put(account, ref, src.ID)
+		s.sources.put(sourceRef{account, ref}, src.ID)
 	}
 	for i := range rows {
 		r := &rows[i]

@@ -52,8 +52,8 @@ type Service struct {
 	// ChunkSize is the most rows in one upsert statement; 1000 when zero.
 	ChunkSize int
 
-	sources sourceCache
-	shapes  shapeHints
+	sources   memo[sourceRef, uuid.UUID]
+	resending memo[sourceKey, bool]
 }
 
 // Customers upserts a batch of customer rows of one account.
@@ -90,9 +90,9 @@ func (s *Service) chunkSize() int {
 // that such a transient conflict between clients never surfaces as an error.
 const maxAttempts = 4
 
-// inTx runs fn in one transaction (read-only for a dry run), retrying it from the start when
+// inTx runs fn in one transaction, retrying it from the start when
 // PostgreSQL aborted it for a deadlock or serialization failure. fn must be safe to re-run.
-func (s *Service) inTx(ctx context.Context, readOnly bool, fn func(tx *gorm.DB, sqlTx *sql.Tx) error) error {
+func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB, sqlTx *sql.Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		err = s.DB.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -101,7 +101,7 @@ func (s *Service) inTx(ctx context.Context, readOnly bool, fn func(tx *gorm.DB, 
 				return errors.New("ingest: GORM transaction has no *sql.Tx")
 			}
 			return fn(tx, sqlTx)
-		}, &sql.TxOptions{ReadOnly: readOnly})
+		})
 		var pgErr *pgconn.PgError
 		if !errors.As(err, &pgErr) || (pgErr.Code != "40P01" && pgErr.Code != "40001") {
 			return err

@@ -6,63 +6,45 @@ import (
 	"github.com/google/uuid"
 )
 
-// maxCachedSources bounds the source cache; past it the cache starts over, which costs one query
-// per batch until it is warm again.
-const maxCachedSources = 10_000
+// maxMemoEntries bounds each memo; past it the memo starts over, which costs one query or one
+// round trip per batch until it is warm again.
+const maxMemoEntries = 10_000
 
-// sourceCache remembers how a row's data_source reference (a name or a UUID) resolved, per
-// account. A data source is never renamed or deleted (the API has no route for either), so a
-// resolution stays true for good and every instance may cache it on its own; an unknown reference
-// is not remembered, since the source may be created next. It spares every batch a query.
-type sourceCache struct {
+// memo is a small bounded map safe for concurrent use, for facts worth remembering between
+// batches of one Service.
+type memo[K comparable, V any] struct {
 	mu sync.RWMutex
-	m  map[sourceRef]uuid.UUID
+	m  map[K]V
 }
 
+func (c *memo[K, V]) get(k K) (V, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	v, ok := c.m[k]
+	return v, ok
+}
+
+func (c *memo[K, V]) put(k K, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxMemoEntries {
+		c.m = make(map[K]V)
+	}
+	c.m[k] = v
+}
+
+// sourceRef is a row's data_source reference (a name or a UUID) in one account. Service.sources
+// remembers what it resolved to: a data source is never renamed or deleted (the API has no route
+// for either), so a resolution stays true for good and every instance may cache it on its own; an
+// unknown reference is not remembered, since the source may be created next.
 type sourceRef struct {
 	account uuid.UUID
 	ref     string
 }
 
-func (c *sourceCache) get(account uuid.UUID, ref string) (uuid.UUID, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	id, ok := c.m[sourceRef{account, ref}]
-	return id, ok
-}
-
-func (c *sourceCache) put(account uuid.UUID, ref string, id uuid.UUID) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxCachedSources {
-		c.m = make(map[sourceRef]uuid.UUID)
-	}
-	c.m[sourceRef{account, ref}] = id
-}
-
-// shapeHints remembers, per account and data source, whether the last large batch was new or
-// changed data (every sampled row differed) or a re-send. A re-send is likely followed by another
-// (a sync job re-sending its pages), so the next batch of that source probes every row at once
-// instead of sampling first, which would only cost a round trip. Like sourceCache it is bounded
-// and starts over when full.
-type shapeHints struct {
-	mu        sync.Mutex
-	resending map[sourceKey]bool
-}
-
+// sourceKey is one data source of one account. Service.resending remembers whether the last large
+// batch of that source was a re-send rather than new or changed data (every sampled row differed).
+// A re-send is likely followed by another (a sync job re-sending its pages), so the next batch of
+// that source probes every row at once instead of sampling first, which would only cost a round
+// trip.
 type sourceKey struct{ account, source uuid.UUID }
-
-func (h *shapeHints) resend(account, source uuid.UUID) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.resending[sourceKey{account, source}]
-}
-
-func (h *shapeHints) set(account, source uuid.UUID, resending bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.resending == nil || len(h.resending) >= maxCachedSources {
-		h.resending = make(map[sourceKey]bool)
-	}
-	h.resending[sourceKey{account, source}] = resending
-}

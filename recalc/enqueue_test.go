@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 
@@ -169,7 +170,7 @@ func TestEnqueueNoKeysRunsNoStatement(t *testing.T) {
 	require.NoError(t, Enqueue(context.Background(), failingExecer{t}, []CustomerKey{}))
 }
 
-func TestSortedUniqueMatchesPostgresOrder(t *testing.T) {
+func TestKeyOrderMatchesPostgresOrder(t *testing.T) {
 	t.Parallel()
 	db := dbtest.DB(t)
 	// The deadlock argument needs Go's key order and ORDER BY ... COLLATE "C" to agree.
@@ -182,7 +183,9 @@ func TestSortedUniqueMatchesPostgresOrder(t *testing.T) {
 			keys = append(keys, CustomerKey{AccountID: u, SourceID: uuids[len(id)%len(uuids)], CustomerID: id})
 		}
 	}
-	goOrder := sortedUnique(keys)
+	goOrder := slices.Clone(keys)
+	slices.SortFunc(goOrder, compareKeys)
+	goOrder = slices.CompactFunc(goOrder, func(a, b CustomerKey) bool { return compareKeys(a, b) == 0 })
 	a := arraysOf(keys)
 	rows, err := db.SQL.QueryContext(context.Background(), `
 		SELECT * FROM (SELECT DISTINCT * FROM unnest($1::uuid[], $2::uuid[], $3::text[])

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -35,13 +34,6 @@ func compareKeys(a, b CustomerKey) int {
 		return c
 	}
 	return strings.Compare(a.CustomerID, b.CustomerID)
-}
-
-// sortedUnique returns a sorted copy of keys without duplicates; the caller's slice is untouched.
-func sortedUnique(keys []CustomerKey) []CustomerKey {
-	out := slices.Clone(keys)
-	slices.SortFunc(out, compareKeys)
-	return slices.CompactFunc(out, func(a, b CustomerKey) bool { return compareKeys(a, b) == 0 })
 }
 
 // keyOrder is the SQL spelling of compareKeys for a table (alias) holding the key columns.
