@@ -22,7 +22,7 @@ const bodyReadTimeout = 2 * time.Minute
 //
 // The body returned aliases *buf, so the caller may give *buf back to bodyBuffers only once
 // nothing refers to the body. For the write routes that is when the handler returns: the rows are
-// sub-slices of the body (validation.DecodeBodyLimit), but what validation and ingest keep of them
+// sub-slices of the body (validation.DecodeBody), but what validation and ingest keep of them
 // is copied out (string conversions, messages built with fmt and strconv; no unsafe, no
 // json.RawMessage in ingest.Result), and the NDJSON route already reuses its row buffer from one
 // batch to the next on the same terms.

@@ -70,7 +70,7 @@ func (s *Server) upsertStream(c *gin.Context, batch batchFunc, opt ingest.Option
 		if len(ch.ends) == 0 {
 			return nil
 		}
-		res, err := batch(c.Request.Context(), accountID(c), ch.raw(), opt)
+		res, err := batch(c.Request.Context(), accountID(c), validation.Lines(ch.raw()), opt)
 		if err != nil {
 			return err
 		}

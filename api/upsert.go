@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -16,7 +15,7 @@ import (
 )
 
 // batchFunc is one of ingest.Service's batch methods.
-type batchFunc func(ctx context.Context, account uuid.UUID, rows []json.RawMessage, opt ingest.Options) ([]ingest.Result, error)
+type batchFunc func(ctx context.Context, account uuid.UUID, rows validation.Rows, opt ingest.Options) ([]ingest.Result, error)
 
 // upsert serves POST /data/{customers,plans,invoices}: a JSON object or array of rows, or an
 // NDJSON stream (see upsertStream), answered with one result per row in request order.
@@ -44,7 +43,7 @@ func (s *Server) upsert(batch batchFunc) gin.HandlerFunc {
 			writeError(c, err)
 			return
 		}
-		rows, err := validation.DecodeBodyLimit(body, s.Config.MaxRows)
+		rows, err := validation.DecodeBody(body, s.Config.MaxRows)
 		switch {
 		case errors.Is(err, validation.ErrTooManyRows):
 			writeError(c, models.Errorf(models.ETOOLARGE, "A request holds at most %d rows; send more as several requests or as NDJSON.", s.Config.MaxRows))
@@ -53,7 +52,6 @@ func (s *Server) upsert(batch batchFunc) gin.HandlerFunc {
 			writeError(c, models.Errorf(models.EINVALID, "%s", bodyProblem(err)))
 			return
 		}
-		opt.ValidJSON = true // DecodeBodyLimit checked the whole body
 		res, err := batch(c.Request.Context(), accountID(c), rows, opt)
 		if err != nil {
 			writeError(c, err)

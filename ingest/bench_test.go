@@ -14,6 +14,7 @@ import (
 	"invoice-ingest/ingest"
 	"invoice-ingest/models"
 	"invoice-ingest/models/dbtest"
+	"invoice-ingest/validation"
 )
 
 // benchTenant is an account with a source and 1,000 customers.
@@ -37,13 +38,13 @@ func newBenchTenant(tb testing.TB) benchTenant {
 	for i := range customers {
 		customers[i] = json.RawMessage(fmt.Sprintf(`{"id": "cus_%d", "data_source": "stripe", "name": "Customer %d"}`, i, i))
 	}
-	_, err = svc.Customers(ctx, acc.ID, customers, ingest.Options{})
+	_, err = svc.Customers(ctx, acc.ID, validation.Lines(customers), ingest.Options{})
 	require.NoError(tb, err)
 	return benchTenant{svc: svc, db: db, account: acc.ID, source: src}
 }
 
 // invoiceRows returns n realistic invoice rows with ids prefix-0..n-1; version changes the amounts.
-func invoiceRows(prefix string, n, version int) []json.RawMessage {
+func invoiceRows(prefix string, n, version int) validation.Rows {
 	types := []string{"subscription", "subscription", "subscription", "one-time", "refund"}
 	currencies := []string{"USD", "EUR", "GBP"}
 	rows := make([]json.RawMessage, n)
@@ -55,7 +56,7 @@ func invoiceRows(prefix string, n, version int) []json.RawMessage {
 			prefix, i, i%1000, types[i%len(types)], start.Format(time.RFC3339), 1000+i%500+version,
 			currencies[i%len(currencies)], i%1000, start.Format(time.RFC3339), start.AddDate(0, 1, 0).Format(time.RFC3339)))
 	}
-	return rows
+	return validation.Lines(rows)
 }
 
 func reportRows(b *testing.B, n int) {
@@ -89,7 +90,7 @@ func BenchmarkInvoices(b *testing.B) {
 			reportRows(b, n)
 		})
 		b.Run(fmt.Sprintf("update/%d", n), func(b *testing.B) {
-			versions := [][]json.RawMessage{invoiceRows(fmt.Sprintf("upd%d", n), n, 0), invoiceRows(fmt.Sprintf("upd%d", n), n, 1)}
+			versions := []validation.Rows{invoiceRows(fmt.Sprintf("upd%d", n), n, 0), invoiceRows(fmt.Sprintf("upd%d", n), n, 1)}
 			_, err := tn.svc.Invoices(ctx, tn.account, versions[0], ingest.Options{})
 			require.NoError(b, err)
 			for i := 1; b.Loop(); i++ {

@@ -107,19 +107,20 @@ type queryer interface {
 }
 
 // run is the whole pipeline for one batch: reads, then one write transaction if anything changed.
-func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, raws []json.RawMessage, opt Options) ([]Result, error) {
+func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, raws validation.Rows, opt Options) ([]Result, error) {
 	// Only a row's key is read up front: a row byte-identical to the one stored under its key is
 	// unchanged, and is never parsed (see compareStored). The others are parsed once the stored
 	// rows are known, and a row whose key does not read cleanly is parsed now, for its errors.
-	rows := make([]row[R], len(raws))
-	for i, raw := range raws {
+	rows := make([]row[R], raws.Len())
+	validJSON := raws.ValidJSON()
+	for i := range rows {
 		r := &rows[i]
-		r.index, r.raw = i, raw
-		if id, source, ok := validation.RowKey(raw, opt.ValidJSON); ok {
+		r.index, r.raw = i, raws.At(i)
+		if id, source, ok := validation.RowKey(r.raw, validJSON); ok {
 			r.id, r.sourceRef = id, source
 			continue
 		}
-		r.parse(k, opt.ValidJSON)
+		r.parse(k, validJSON)
 	}
 	now := s.now()
 	// Statuses are decided by reads outside any transaction, then only the rows that differ are

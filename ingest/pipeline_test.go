@@ -12,14 +12,15 @@ import (
 
 	"invoice-ingest/ingest"
 	"invoice-ingest/models/dbtest"
+	"invoice-ingest/validation"
 )
 
-func raws(rows ...string) []json.RawMessage {
+func raws(rows ...string) validation.Rows {
 	out := make([]json.RawMessage, len(rows))
 	for i, r := range rows {
 		out[i] = json.RawMessage(r)
 	}
-	return out
+	return validation.Lines(out)
 }
 
 func statuses(res []ingest.Result) []ingest.Status {
@@ -120,7 +121,7 @@ func TestBadReferencesAreRowErrors(t *testing.T) {
 			"date": "2024-01-01", "amount_cents": %d, "currency": "USD", "start_date": "2024-01-01", "end_date": "2024-01-01"}`, customer, p, amount))
 	}
 	upsert := func(raw json.RawMessage) ingest.Result {
-		res, err := svc.Invoices(ctx, acc.ID, []json.RawMessage{raw}, ingest.Options{})
+		res, err := svc.Invoices(ctx, acc.ID, validation.Lines([]json.RawMessage{raw}), ingest.Options{})
 		require.NoError(t, err)
 		return res[0]
 	}
@@ -131,7 +132,7 @@ func TestBadReferencesAreRowErrors(t *testing.T) {
 		"date": "2024-01-01", "amount_cents": 1, "currency": "USD", "start_date": "2024-01-01", "end_date": "2024-01-01"}`)
 	bad := json.RawMessage(`{"id": "bad", "customer_id": "ghost", "data_source": "s", "type": "one-time",
 		"date": "2024-01-01", "amount_cents": 1, "currency": "USD", "start_date": "2024-01-01", "end_date": "2024-01-01"}`)
-	res, err := svc.Invoices(ctx, acc.ID, []json.RawMessage{good, bad}, ingest.Options{})
+	res, err := svc.Invoices(ctx, acc.ID, validation.Lines([]json.RawMessage{good, bad}), ingest.Options{})
 	require.NoError(t, err)
 	require.Equal(t, []ingest.Status{ingest.Inserted, ingest.Failed}, statuses(res))
 	require.Equal(t, "Customer ID ghost does not exist", res[1].Errors[0].Message)
@@ -182,7 +183,11 @@ func TestUnchangedByTextOrContent(t *testing.T) {
 	require.Equal(t, ingest.Inserted, upsert(v1, ingest.Options{}).Status)
 	require.Equal(t, ingest.Unchanged, upsert(v1, ingest.Options{}).Status, "same text")
 	require.Equal(t, ingest.Unchanged, upsert(v1Other, ingest.Options{}).Status, "same content, other text")
-	require.Equal(t, ingest.Unchanged, upsert(v1, ingest.Options{ValidJSON: true}).Status, "same text, body validated by the decoder")
+	decoded, err := validation.DecodeBody([]byte(v1), 0)
+	require.NoError(t, err)
+	res, err := svc.Invoices(ctx, acc.ID, decoded, ingest.Options{})
+	require.NoError(t, err)
+	require.Equal(t, ingest.Unchanged, res[0].Status, "same text, body validated by the decoder")
 	r := upsert(broken, ingest.Options{})
 	require.Equal(t, ingest.Failed, r.Status)
 	require.Equal(t, "currency", r.Errors[0].Field)

@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -39,9 +38,6 @@ type Result struct {
 type Options struct {
 	// DryRun computes every status against the stored data but writes and queues nothing.
 	DryRun bool
-	// ValidJSON says every row is known to be valid JSON (validation.DecodeBody's rows are), so
-	// parsing skips checking it again.
-	ValidJSON bool
 }
 
 // Service runs batches. The zero value is not usable: DB is required.
@@ -57,18 +53,18 @@ type Service struct {
 }
 
 // Customers upserts a batch of customer rows of one account.
-func (s *Service) Customers(ctx context.Context, account uuid.UUID, rows []json.RawMessage, opt Options) ([]Result, error) {
+func (s *Service) Customers(ctx context.Context, account uuid.UUID, rows validation.Rows, opt Options) ([]Result, error) {
 	return run(ctx, s, customerKind, account, rows, opt)
 }
 
 // Plans upserts a batch of plan rows of one account.
-func (s *Service) Plans(ctx context.Context, account uuid.UUID, rows []json.RawMessage, opt Options) ([]Result, error) {
+func (s *Service) Plans(ctx context.Context, account uuid.UUID, rows validation.Rows, opt Options) ([]Result, error) {
 	return run(ctx, s, planKind, account, rows, opt)
 }
 
 // Invoices upserts a batch of invoice rows of one account and queues the recalculation of every
 // customer whose invoices changed.
-func (s *Service) Invoices(ctx context.Context, account uuid.UUID, rows []json.RawMessage, opt Options) ([]Result, error) {
+func (s *Service) Invoices(ctx context.Context, account uuid.UUID, rows validation.Rows, opt Options) ([]Result, error) {
 	return run(ctx, s, invoiceKind, account, rows, opt)
 }
 

@@ -10,44 +10,41 @@ import (
 // a JSON object or array (SPEC section 4: such a body answers 400).
 var ErrBody = errors.New("invalid request body")
 
-// ErrTooManyRows is returned, wrapped, by DecodeBodyLimit when an array holds more rows than
+// ErrTooManyRows is returned, wrapped, by DecodeBody when an array holds more rows than
 // allowed (SPEC section 4: more than INGEST_MAX_ROWS rows answers 413).
 var ErrTooManyRows = errors.New("too many rows")
 
-// DecodeBody splits a JSON request body into raw rows: a JSON object is one row, a JSON array is
-// its elements, each kept whatever its JSON type so that a non-object element becomes a row error
-// later. The rows are sub-slices of body, not copies. Anything else (invalid JSON, a top-level
-// string, number, boolean or null, trailing garbage) returns an error wrapping ErrBody.
-func DecodeBody(body []byte) ([]json.RawMessage, error) {
-	return DecodeBodyLimit(body, 0)
-}
-
-// DecodeBodyLimit is DecodeBody that stops with an error wrapping ErrTooManyRows as soon as an
-// array turns out to hold more than maxRows elements; maxRows <= 0 means no limit. It exists so
-// that a small body of tiny elements ("[0,0,0,...]": 16 million rows in 32 MiB) cannot make the
-// caller allocate a row slice hundreds of times the size of the body.
-func DecodeBodyLimit(body []byte, maxRows int) ([]json.RawMessage, error) {
+// DecodeBody splits a JSON request body into rows known to be valid JSON: a JSON object is one
+// row, a JSON array is its elements, each kept whatever its JSON type so that a non-object element
+// becomes a row error later. The rows are sub-slices of body, not copies. Anything else (invalid
+// JSON, a top-level string, number, boolean or null, trailing garbage) returns an error wrapping
+// ErrBody.
+//
+// An array of more than maxRows elements (maxRows <= 0: no limit) stops with an error wrapping
+// ErrTooManyRows as soon as that is known, so a small body of tiny elements ("[0,0,0,...]": 16
+// million rows in 32 MiB) cannot make the caller allocate a row slice hundreds of times its size.
+func DecodeBody(body []byte, maxRows int) (Rows, error) {
 	start := skipSpace(body, 0)
 	if start == len(body) {
-		return nil, fmt.Errorf("%w: body is empty", ErrBody)
+		return Rows{}, fmt.Errorf("%w: body is empty", ErrBody)
 	}
 	if !validJSON(body) {
-		return nil, fmt.Errorf("%w: %s", ErrBody, syntaxProblem(body))
+		return Rows{}, fmt.Errorf("%w: %s", ErrBody, syntaxProblem(body))
 	}
 	switch body[start] {
 	case '{':
-		return []json.RawMessage{body[start:valueEnd(body, start)]}, nil
+		return Rows{raw: []json.RawMessage{body[start:valueEnd(body, start)]}, valid: true}, nil
 	case '[':
 		rows := make([]json.RawMessage, 0, rowsGuess(len(body), maxRows))
 		for m := newMembers(body, start); m.next(); {
 			if maxRows > 0 && len(rows) == maxRows {
-				return nil, fmt.Errorf("%w: more than %d", ErrTooManyRows, maxRows)
+				return Rows{}, fmt.Errorf("%w: more than %d", ErrTooManyRows, maxRows)
 			}
 			rows = append(rows, m.value)
 		}
-		return rows, nil
+		return Rows{raw: rows, valid: true}, nil
 	default:
-		return nil, fmt.Errorf("%w: must be a JSON object or an array of objects", ErrBody)
+		return Rows{}, fmt.Errorf("%w: must be a JSON object or an array of objects", ErrBody)
 	}
 }
 

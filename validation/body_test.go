@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -33,7 +34,7 @@ func TestDecodeBody(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			body := []byte(tc.body)
-			rows, err := DecodeBody(body)
+			rows, err := decodeRaw(body, 0)
 			require.NoError(t, err)
 			got := make([]string, len(rows))
 			for i, r := range rows {
@@ -82,7 +83,7 @@ func TestDecodeBodyRefuses(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rows, err := DecodeBody([]byte(tc.body))
+			rows, err := decodeRaw([]byte(tc.body), 0)
 			require.ErrorIs(t, err, ErrBody)
 			require.EqualError(t, err, tc.message)
 			require.Nil(t, rows)
@@ -94,27 +95,27 @@ func TestDecodeBodyLimit(t *testing.T) {
 	t.Parallel()
 	body := []byte(`[{},{},{}]`)
 
-	rows, err := DecodeBodyLimit(body, 3)
+	rows, err := decodeRaw(body, 3)
 	require.NoError(t, err)
 	require.Len(t, rows, 3)
 
-	rows, err = DecodeBodyLimit(body, 2)
+	rows, err = decodeRaw(body, 2)
 	require.ErrorIs(t, err, ErrTooManyRows)
 	require.EqualError(t, err, "too many rows: more than 2")
 	require.Nil(t, rows)
 
-	rows, err = DecodeBodyLimit([]byte(`{"id":"a"}`), 1)
+	rows, err = decodeRaw([]byte(`{"id":"a"}`), 1)
 	require.NoError(t, err)
 	require.Len(t, rows, 1)
 
-	_, err = DecodeBodyLimit([]byte(`[{},`), 1)
+	_, err = decodeRaw([]byte(`[{},`), 1)
 	require.ErrorIs(t, err, ErrBody, "a broken body is a 400 whatever its length")
 }
 
 func TestDecodeBodyManyRows(t *testing.T) {
 	t.Parallel()
 	body := invoiceBody(10000)
-	rows, err := DecodeBody(body)
+	rows, err := decodeRaw(body, 0)
 	require.NoError(t, err)
 	require.Len(t, rows, 10000)
 	for i, r := range rows {
@@ -139,4 +140,13 @@ func invoiceBody(n int) []byte {
 	}
 	b.WriteByte(']')
 	return []byte(b.String())
+}
+
+// decodeRaw is DecodeBody returning the raw rows, for tests that look at them.
+func decodeRaw(body []byte, maxRows int) ([]json.RawMessage, error) {
+	rows, err := DecodeBody(body, maxRows)
+	if err == nil && !rows.ValidJSON() {
+		panic("DecodeBody returned rows not marked valid")
+	}
+	return rows.raw, err
 }

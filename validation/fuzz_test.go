@@ -38,7 +38,7 @@ func FuzzDecodeAndParse(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		rows, err := DecodeBody(body)
+		rows, err := decodeRaw(body, 0)
 		if err != nil {
 			if rows != nil {
 				t.Fatalf("rows returned with error %v", err)
