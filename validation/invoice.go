@@ -23,9 +23,6 @@ type invoiceWire struct {
 	startDate, endDate, planID, subscriptionID, quantity, discount []byte
 }
 
-// invoiceTypes are the values of type, in the order the message lists them.
-var invoiceTypes = []string{"subscription", "one-time", "refund", "cancellation"}
-
 // ParseInvoice decodes one raw row, normalises it and checks every rule of SPEC section 4 that
 // needs no database. It returns all the row's errors in the order of the SPEC's table; the
 // returned invoice holds every field that passed, so ID is set whenever the id is valid.
@@ -82,7 +79,7 @@ func parseInvoice(raw json.RawMessage, knownValid bool) (Invoice, []FieldError) 
 	inv.ID = e.identifier(w.id, "id", "Missing invoice ID")
 	inv.CustomerID = e.identifier(w.customerID, "customer_id", "Missing customer ID")
 	inv.DataSource = e.identifier(w.dataSource, "data_source", msgMissingDataSource)
-	inv.Type = e.oneOf(w.typ, "type", "Missing type", invoiceTypes, "subscription, one-time, refund, cancellation")
+	inv.Type = e.oneOf(w.typ, "type", "Missing type", InvoiceTypes, "subscription, one-time, refund, cancellation")
 	inv.Date, _ = e.timestamp(w.date, "date")
 	amount, amountOK := e.amountCents(w.amountCents)
 	inv.AmountCents = amount
