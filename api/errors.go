@@ -17,7 +17,6 @@ var statusOf = map[string]int{
 	models.EUNAUTHORIZED: http.StatusUnauthorized,
 	models.EFORBIDDEN:    http.StatusForbidden,
 	models.ENOTFOUND:     http.StatusNotFound,
-	models.ECONFLICT:     http.StatusConflict,
 	models.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	models.EMEDIATYPE:    http.StatusUnsupportedMediaType,
 	models.EUNAVAILABLE:  http.StatusServiceUnavailable,

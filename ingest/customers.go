@@ -2,18 +2,18 @@ package ingest
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
+	"invoice-ingest/models"
 	"invoice-ingest/validation"
 )
 
 var customerKind = &kind[validation.Customer]{
 	noun:       "customer",
-	table:      "customers",
-	archived:   "false",
+	entity:     models.Customers,
 	parse:      validation.ParseCustomer,
 	parseValid: validation.ParseCustomerValidJSON,
 	ident:      func(c *validation.Customer) (string, string) { return c.ID, c.DataSource },
@@ -23,30 +23,22 @@ var customerKind = &kind[validation.Customer]{
 	write: writeCustomers,
 }
 
-// writeCustomers upserts customers of one source in one statement; rows whose stored hash equals
-// theirs are left alone and not returned.
-func writeCustomers(ctx context.Context, tx *sql.Tx, account, source uuid.UUID, now time.Time, rows []*row[validation.Customer]) (map[string]bool, error) {
+func writeCustomers(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[validation.Customer]) (models.Written, error) {
 	n := len(rows)
-	ids, names, emails, companies, countries := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	hashes, rawHashes := make([][]byte, n), make([][]byte, n)
+	c := models.CustomerColumns{IDs: make([]string, n), Names: make([]string, n), Emails: make([]string, n),
+		Companies: make([]string, n), Countries: make([]string, n), RowHashes: rowHashes(rows)}
 	for i, r := range rows {
-		c := r.val
-		ids[i], names[i], emails[i], companies[i], countries[i], hashes[i] = c.ID, c.Name, c.Email, c.Company, c.Country, r.hash[:]
-		rawHashes[i] = r.rawHash[:]
+		v := r.val
+		c.IDs[i], c.Names[i], c.Emails[i], c.Companies[i], c.Countries[i] = v.ID, v.Name, v.Email, v.Company, v.Country
 	}
-	rs, err := tx.QueryContext(ctx, `
-INSERT INTO customers AS t (account_id, source_id, id, name, email, company, country, content_hash, raw_hash, created_at, updated_at)
-SELECT $1, $2, r.id, r.name, r.email, r.company, r.country, r.content_hash, r.raw_hash, $9, $9
-FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $10::bytea[])
-    AS r(id, name, email, company, country, content_hash, raw_hash)
-ON CONFLICT (account_id, source_id, id) DO UPDATE SET
-    name = excluded.name, email = excluded.email, company = excluded.company, country = excluded.country,
-    content_hash = excluded.content_hash, raw_hash = excluded.raw_hash, updated_at = excluded.updated_at
-WHERE t.content_hash <> excluded.content_hash
-RETURNING t.id, t.xmax = 0`,
-		prepared, [16]byte(account), [16]byte(source), ids, names, emails, companies, countries, hashes, now, rawHashes)
-	if err != nil {
-		return nil, err
+	return models.UpsertCustomers(ctx, tx, account, source, now, c)
+}
+
+// rowHashes returns the content and text digests of rows, column by column.
+func rowHashes[R any](rows []*row[R]) models.RowHashes {
+	h := models.RowHashes{Content: make([][]byte, len(rows)), Raw: make([][]byte, len(rows))}
+	for i, r := range rows {
+		h.Content[i], h.Raw[i] = r.hash[:], r.rawHash[:]
 	}
-	return writtenIDs(rs, n)
+	return h
 }

@@ -14,11 +14,16 @@
 //
 // Unchanged rows are thus never rewritten, and a re-sent batch takes no lock at all.
 //
-// It knows nothing of HTTP: the api package and the tests drive it alike.
+// It knows nothing of HTTP: the api package and the tests drive it alike. It owns no table and
+// holds no SQL: the statements are package models' (probe, upserts, reference lookups), and the
+// recalculation outbox is package recalc's. Each Service method owns its transaction: a GORM
+// transaction (inTx) handed to those statements.
 //
-// The set-based statements run on database/sql (the pool, or the *sql.Tx inside GORM's
-// transaction), with $n placeholders and Go slices that pgx encodes as PostgreSQL arrays: GORM's
-// builder would expand a slice into one placeholder per element and cannot return per-row statuses.
+// Files, in pipeline order: row.go (the row model, reading keys), prepare.go (data sources,
+// duplicates, grouping), probe.go (stored state, sampling), references.go, write.go (the write
+// transaction), results.go; kind.go and customers.go, plans.go, invoices.go say what differs
+// between the three entities; hash.go the digests; memo.go what a Service remembers between
+// batches; archive.go archive and restore.
 //
 // Rows are borrowed: the api package reuses request body buffers, so nothing ingest keeps after a
 // batch call returns (results, errors, anything handed to another goroutine) may point into a

@@ -2,37 +2,14 @@ package ingest
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 
 	"invoice-ingest/models"
 	"invoice-ingest/validation"
 )
-
-// Status is the outcome of one row.
-type Status string
-
-// Row outcomes, as SPEC section 4 names them.
-const (
-	Inserted  Status = "inserted"
-	Updated   Status = "updated"
-	Unchanged Status = "unchanged"
-	Failed    Status = "error"
-)
-
-// Result is the outcome of the row at Index of a request. ID is the row's id when it had a valid
-// one, else "" (shown as null).
-type Result struct {
-	Index  int
-	ID     string
-	Status Status
-	Errors []validation.FieldError
-}
 
 // Options change how a batch is handled.
 type Options struct {
@@ -82,24 +59,17 @@ func (s *Service) chunkSize() int {
 	return 1000
 }
 
-// maxAttempts bounds how often a batch is retried after a deadlock or serialization failure, so
-// that such a transient conflict between clients never surfaces as an error.
+// maxAttempts bounds how often a transaction is retried after a deadlock or serialization failure,
+// so that such a transient conflict between clients never surfaces as an error.
 const maxAttempts = 4
 
-// inTx runs fn in one transaction, retrying it from the start when
-// PostgreSQL aborted it for a deadlock or serialization failure. fn must be safe to re-run.
-func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB, sqlTx *sql.Tx) error) error {
+// inTx runs fn in one GORM transaction, retrying it from the start when PostgreSQL aborted it for
+// a deadlock or serialization failure. fn must be safe to re-run.
+func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		err = s.DB.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
-			if !ok {
-				return errors.New("ingest: GORM transaction has no *sql.Tx")
-			}
-			return fn(tx, sqlTx)
-		})
-		var pgErr *pgconn.PgError
-		if !errors.As(err, &pgErr) || (pgErr.Code != "40P01" && pgErr.Code != "40001") {
+		err = s.DB.Gorm.WithContext(ctx).Transaction(fn)
+		if !models.IsRetryable(err) {
 			return err
 		}
 	}

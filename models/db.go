@@ -111,7 +111,7 @@ func IsUnavailable(err error) bool {
 		case "08", "57", "53": // connection exception, operator intervention (shutdown), insufficient resources
 			return true
 		}
-		return pgErr.Code == "40001" || pgErr.Code == "40P01" // serialization failure, deadlock: retryable
+		return IsRetryable(err)
 	}
 	// A pooled connection that died with the server answers its next query with EOF; the pool
 	// drops it, and the client's retry gets a fresh one.
@@ -123,6 +123,13 @@ func IsUnavailable(err error) bool {
 	}
 	var connErr *pgconn.ConnectError
 	return errors.As(err, &connErr) || pgconn.SafeToRetry(err) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// IsRetryable reports whether PostgreSQL aborted a transaction that may simply run again: a
+// serialization failure or a deadlock between concurrent writers.
+func IsRetryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
 }
 
 // Now returns the current time as PostgreSQL stores it (UTC, microseconds), so a value returned

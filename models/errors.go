@@ -7,7 +7,6 @@ import (
 
 // Error codes. The api package holds the one table mapping them to HTTP statuses.
 const (
-	ECONFLICT     = "conflict"
 	EINTERNAL     = "internal"
 	EINVALID      = "invalid_request"
 	ENOTFOUND     = "not_found"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -76,16 +77,7 @@ func (db *DB) ListInvoices(ctx context.Context, accountID, sourceID uuid.UUID, f
 
 // GetInvoice returns one invoice of the source, archived or not, or an ENOTFOUND error.
 func (db *DB) GetInvoice(ctx context.Context, accountID, sourceID uuid.UUID, id string) (Invoice, error) {
-	var inv Invoice
-	err := db.Gorm.WithContext(ctx).
-		Where("account_id = ? AND source_id = ? AND id = ?", accountID, sourceID, id).Take(&inv).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Invoice{}, Errorf(ENOTFOUND, "Invoice %s does not exist.", id)
-	}
-	if err != nil {
-		return Invoice{}, fmt.Errorf("get invoice: %w", err)
-	}
-	return inv, nil
+	return getByKey[Invoice](db.Gorm.WithContext(ctx), accountID, sourceID, id, "Invoice")
 }
 
 // ListCustomers returns one page of the source's customers by id, as ListInvoices does.
@@ -100,16 +92,7 @@ func (db *DB) ListCustomers(ctx context.Context, accountID, sourceID uuid.UUID, 
 
 // GetCustomer returns one customer of the source, or an ENOTFOUND error.
 func (db *DB) GetCustomer(ctx context.Context, accountID, sourceID uuid.UUID, id string) (Customer, error) {
-	var c Customer
-	err := db.Gorm.WithContext(ctx).
-		Where("account_id = ? AND source_id = ? AND id = ?", accountID, sourceID, id).Take(&c).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Customer{}, Errorf(ENOTFOUND, "Customer %s does not exist.", id)
-	}
-	if err != nil {
-		return Customer{}, fmt.Errorf("get customer: %w", err)
-	}
-	return c, nil
+	return getByKey[Customer](db.Gorm.WithContext(ctx), accountID, sourceID, id, "Customer")
 }
 
 // ListPlans returns one page of the source's plans by id, as ListInvoices does.
@@ -124,16 +107,21 @@ func (db *DB) ListPlans(ctx context.Context, accountID, sourceID uuid.UUID, p Pa
 
 // GetPlan returns one plan of the source, or an ENOTFOUND error.
 func (db *DB) GetPlan(ctx context.Context, accountID, sourceID uuid.UUID, id string) (Plan, error) {
-	var pl Plan
-	err := db.Gorm.WithContext(ctx).
-		Where("account_id = ? AND source_id = ? AND id = ?", accountID, sourceID, id).Take(&pl).Error
+	return getByKey[Plan](db.Gorm.WithContext(ctx), accountID, sourceID, id, "Plan")
+}
+
+// getByKey reads the row of type T under (account, source, id); noun names it in the ENOTFOUND
+// message.
+func getByKey[T any](db *gorm.DB, accountID, sourceID uuid.UUID, id, noun string) (T, error) {
+	var v T
+	err := db.Where("account_id = ? AND source_id = ? AND id = ?", accountID, sourceID, id).Take(&v).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return Plan{}, Errorf(ENOTFOUND, "Plan %s does not exist.", id)
+		return v, Errorf(ENOTFOUND, "%s %s does not exist.", noun, id)
 	}
 	if err != nil {
-		return Plan{}, fmt.Errorf("get plan: %w", err)
+		return v, fmt.Errorf("get %s: %w", strings.ToLower(noun), err)
 	}
-	return pl, nil
+	return v, nil
 }
 
 // listByID fills *list with one page of a source's rows of type T ordered by id (the primary key's

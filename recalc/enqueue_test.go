@@ -2,15 +2,17 @@ package recalc
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"slices"
 	"sync"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
 
 	"invoice-ingest/models/dbtest"
 )
@@ -69,11 +71,11 @@ func TestEnqueueRollbackQueuesNothing(t *testing.T) {
 	db := dbtest.DB(t)
 	ctx := context.Background()
 	key := CustomerKey{AccountID: uuid.New(), SourceID: uuid.New(), CustomerID: "cus_1"}
-	tx, err := db.SQL.BeginTx(ctx, nil)
-	require.NoError(t, err)
+	tx := db.Gorm.Begin()
+	require.NoError(t, tx.Error)
 	require.NoError(t, Enqueue(ctx, tx, []CustomerKey{key}))
-	require.NoError(t, tx.Rollback())
-	_, err = fold(ctx, db)
+	require.NoError(t, tx.Rollback().Error)
+	_, err := fold(ctx, db)
 	require.NoError(t, err)
 	_, ok := queued(t, db, key)
 	assert.False(t, ok)
@@ -156,18 +158,16 @@ func TestEnqueueDoesNotReorderCallersKeys(t *testing.T) {
 	assert.Equal(t, want, keys)
 }
 
-// failingExecer fails the test if Enqueue runs any statement.
-type failingExecer struct{ t *testing.T }
-
-func (f failingExecer) ExecContext(context.Context, string, ...any) (sql.Result, error) {
-	f.t.Error("Enqueue ran a statement for no keys")
-	return nil, errors.New("unexpected")
-}
-
 func TestEnqueueNoKeysRunsNoStatement(t *testing.T) {
 	t.Parallel()
-	require.NoError(t, Enqueue(context.Background(), failingExecer{t}, nil))
-	require.NoError(t, Enqueue(context.Background(), failingExecer{t}, []CustomerKey{}))
+	// A GORM session on a closed pool: any statement Enqueue ran would fail.
+	pool := stdlib.OpenDB(pgx.ConnConfig{})
+	require.NoError(t, pool.Close())
+	closed, err := gorm.Open(postgres.New(postgres.Config{Conn: pool}), &gorm.Config{DisableAutomaticPing: true})
+	require.NoError(t, err)
+	require.NoError(t, Enqueue(context.Background(), closed, nil))
+	require.NoError(t, Enqueue(context.Background(), closed, []CustomerKey{}))
+	require.Error(t, Enqueue(context.Background(), closed, []CustomerKey{{CustomerID: "x"}}), "the session must refuse statements")
 }
 
 func TestKeyOrderMatchesPostgresOrder(t *testing.T) {

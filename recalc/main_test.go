@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"invoice-ingest/models"
 	"invoice-ingest/models/dbtest"
@@ -131,11 +132,7 @@ func enqueue(t testing.TB, db *models.DB, keys ...CustomerKey) {
 func enqueueUnfolded(t testing.TB, db *models.DB, keys ...CustomerKey) {
 	t.Helper()
 	ctx := context.Background()
-	tx, err := db.SQL.BeginTx(ctx, nil)
-	require.NoError(t, err)
-	defer tx.Rollback() //nolint:errcheck
-	require.NoError(t, Enqueue(ctx, tx, keys))
-	require.NoError(t, tx.Commit())
+	require.NoError(t, db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return Enqueue(ctx, tx, keys) }))
 }
 
 // queueRow is a recalc_queue row as tests inspect it; timestamps are relative to the database's now().

@@ -2,8 +2,6 @@ package recalc
 
 import (
 	"bytes"
-	"context"
-	"database/sql"
 	"strings"
 
 	"github.com/google/uuid"
@@ -14,11 +12,6 @@ type CustomerKey struct {
 	AccountID  uuid.UUID
 	SourceID   uuid.UUID
 	CustomerID string
-}
-
-// Execer is what Enqueue needs: *sql.Tx satisfies it.
-type Execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 // compareKeys orders keys by account, source, then customer id, byte-wise. It is the order in

@@ -1,0 +1,34 @@
+package models
+
+import (
+	"database/sql"
+
+	"github.com/jackc/pgx/v5"
+	"gorm.io/gorm"
+)
+
+// prepared, passed as a statement's first argument, makes pgx run it as a prepared statement
+// cached per connection, instead of the pool's default of planning every execution with its real
+// parameters (see Open). PostgreSQL then soon settles on a generic plan and skips planning, which
+// is a large share of what a re-sent batch costs it. Only statements whose plan cannot depend on
+// the arrays' lengths use it: one primary-key probe per element (ProbeStored), or INSERT ...
+// SELECT FROM unnest (the upserts).
+const prepared = pgx.QueryExecModeCacheStatement
+
+// preparedArgs puts prepared in front of args, unless GORM prepares statements itself
+// (gorm.Config.PrepareStmt): database/sql would then count pgx's mode as one more parameter, and
+// the statement is prepared anyway.
+func preparedArgs(db *gorm.DB, args ...any) []any {
+	if db.Config.PrepareStmt {
+		return args
+	}
+	return append([]any{prepared}, args...)
+}
+
+// query runs a statement GORM's builder cannot express (arrays as parameters, RETURNING of
+// per-row facts) through the GORM session db: the pool, or the transaction a caller began with
+// GORM. The text uses $n placeholders, so GORM passes args to the driver as they are (a Go slice
+// stays one array parameter instead of being expanded into a list).
+func query(db *gorm.DB, q string, args ...any) (*sql.Rows, error) {
+	return db.Raw(q, args...).Rows()
+}
