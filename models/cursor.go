@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -20,15 +21,35 @@ const (
 	MaxPageLimit     = 1000
 )
 
+// ParsePage reads a page request as a client wrote it: limit "" is DefaultPageLimit, anything but
+// an integer from 1 to MaxPageLimit an EINVALID error. The cursor is checked by the list that
+// uses it, as only that list knows its shape.
+func ParsePage(limit, cursor string) (Page, error) {
+	p := Page{Limit: DefaultPageLimit, Cursor: cursor}
+	if limit != "" {
+		n, err := strconv.Atoi(limit)
+		if err != nil || n < 1 {
+			return Page{}, errBadLimit()
+		}
+		p.Limit = n
+	}
+	_, err := p.limit()
+	return p, err
+}
+
 // limit returns the page size, or an EINVALID error when it is out of range.
 func (p Page) limit() (int, error) {
 	switch {
 	case p.Limit == 0:
 		return DefaultPageLimit, nil
 	case p.Limit < 1 || p.Limit > MaxPageLimit:
-		return 0, Errorf(EINVALID, "limit must be an integer from 1 to %d.", MaxPageLimit)
+		return 0, errBadLimit()
 	}
 	return p.Limit, nil
+}
+
+func errBadLimit() error {
+	return Errorf(EINVALID, "limit must be an integer from 1 to %d.", MaxPageLimit)
 }
 
 // cursor is the position after which the next page starts: the sort key of the last row the

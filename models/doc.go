@@ -1,4 +1,14 @@
-// Package models owns the database: the schema (versioned SQL migrations embedded in the binary),
-// the GORM row types, opening the pool, and the read and small write queries of accounts, keys and
-// data sources. It imports nothing of ours; the write path of bulk rows lives in package ingest.
+// Package models is the schema and the store of the ingested data: the versioned SQL migrations
+// embedded in the binary (migrations/), opening the pool (Open), the GORM row types, the error
+// type every layer uses (Error, with the codes api maps to HTTP statuses), and every query of the
+// tables it owns:
+//
+//   - accounts, api_keys (accounts.go), data_sources (data_sources.go);
+//   - customers, plans, invoices: the per-row probe and reference lookups (probe.go), the
+//     set-based upserts (upsert.go), archive and restore (invoice_archive.go), the keyset reads
+//     (reads.go, cursor.go) and the invoices metrics are computed from (metric_invoices.go).
+//
+// The recalculation's tables (recalc_outbox, recalc_queue, customer_metrics,
+// customer_metric_schedule) are package recalc's. Statements that write run in a GORM transaction
+// their caller began and passes in; the caller owns the transaction. models imports nothing of ours.
 package models
