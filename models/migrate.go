@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 
@@ -23,6 +24,42 @@ func Migrations() fs.FS {
 	return sub
 }
 
+// provider returns goose's provider of the embedded migrations on db.
+func provider(db *sql.DB, opts ...goose.ProviderOption) (*goose.Provider, error) {
+	p, err := goose.NewProvider(goose.DialectPostgres, db, Migrations(), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load migrations: %w", err)
+	}
+	return p, nil
+}
+
+// ErrNotMigrated is wrapped by CheckMigrated's error when the database lacks migrations.
+var ErrNotMigrated = errors.New("database is not migrated")
+
+// CheckMigrated returns an error wrapping ErrNotMigrated when db lacks some of this binary's
+// migrations, for the commands that must not create or change the schema themselves.
+func CheckMigrated(ctx context.Context, db *sql.DB) error {
+	var table *string
+	if err := db.QueryRowContext(ctx, `SELECT to_regclass('goose_db_version')::text`).Scan(&table); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if table == nil {
+		return fmt.Errorf("%w: it holds no schema", ErrNotMigrated)
+	}
+	p, err := provider(db)
+	if err != nil {
+		return err
+	}
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if current < target {
+		return fmt.Errorf("%w: schema version %d, this binary needs %d", ErrNotMigrated, current, target)
+	}
+	return nil
+}
+
 // Migrate applies pending migrations. A PostgreSQL session advisory lock makes concurrent callers
 // (several processes starting at once) wait for each other instead of migrating twice.
 func Migrate(ctx context.Context, db *sql.DB) error {
@@ -31,11 +68,11 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, Migrations(), goose.WithSessionLocker(locker))
+	p, err := provider(db, goose.WithSessionLocker(locker))
 	if err != nil {
-		return fmt.Errorf("load migrations: %w", err)
+		return err
 	}
-	if _, err := provider.Up(ctx); err != nil {
+	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil

@@ -1,0 +1,71 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// EnsureDatabase creates the database named in url when it does not exist. It connects to that
+// database first, and to the server's maintenance database ("postgres") only when the first
+// connection says the database does not exist: a role that may connect only to its own database
+// (managed PostgreSQL, PgBouncer) starts as long as its database exists. Several processes may
+// race to create it: losing the race is fine.
+func EnsureDatabase(ctx context.Context, url string) error {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return fmt.Errorf("parse database url: %w", err)
+	}
+	name := cfg.Database
+	if name == "" {
+		return errors.New("database url names no database")
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err == nil {
+		return conn.Close(ctx)
+	}
+	if !IsMissingDatabase(err) {
+		return fmt.Errorf("connect to %s: %w", Describe(cfg), err)
+	}
+	cfg.Database = "postgres"
+	if conn, err = pgx.ConnectConfig(ctx, cfg); err != nil {
+		return fmt.Errorf("database %s does not exist, and creating it needs the maintenance database: connect to %s: %w",
+			name, Describe(cfg), err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "42P04" || pgErr.Code == "23505") {
+		return nil // created meanwhile by another process
+	}
+	if err != nil {
+		return fmt.Errorf("create database %s: %w", name, err)
+	}
+	return nil
+}
+
+// IsMissingDatabase tells whether err is PostgreSQL refusing a connection to a database that does
+// not exist.
+func IsMissingDatabase(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "3D000"
+}
+
+// Describe names the database of cfg for messages: host:port/database, never the password.
+func Describe(cfg *pgx.ConnConfig) string {
+	return net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))) + "/" + cfg.Database
+}
+
+// DescribeURL is Describe for a URL; a URL that does not parse is described as such.
+func DescribeURL(url string) string {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return "(an unparsable DATABASE_URL)"
+	}
+	return Describe(cfg)
+}
