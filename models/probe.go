@@ -93,3 +93,40 @@ func ExistingIDs(ctx context.Context, db *gorm.DB, e Entity, account, source uui
 	}
 	return out, rs.Err()
 }
+
+// lockUnchangedSQL share-locks, in id order, the live rows whose stored text digest or content
+// digest still equals the one given, and returns their positions.
+func lockUnchangedSQL(e Entity) string {
+	return `SELECT k.n FROM unnest($3::text[], $4::bytea[], $5::bytea[]) WITH ORDINALITY AS k(id, raw_hash, content_hash, n)
+		JOIN ` + string(e) + ` t ON t.account_id = $1 AND t.source_id = $2 AND t.id = k.id
+		WHERE NOT (` + e.archivedExpr() + `) AND (t.raw_hash = k.raw_hash OR t.content_hash = k.content_hash)
+		ORDER BY k.id COLLATE "C"
+		FOR SHARE OF t`
+}
+
+var lockUnchangedSQLs = map[Entity]string{
+	Customers: lockUnchangedSQL(Customers), Plans: lockUnchangedSQL(Plans), Invoices: lockUnchangedSQL(Invoices)}
+
+// LockUnchanged share-locks, in the caller's transaction, the stored rows of one source that a
+// probe found unchanged (by text digest, or by content digest where contentHashes has one), and
+// tells whether every one of them is still so. Rows must be sorted by id. Until the transaction
+// ends no other writer can change them, so a batch that answers them unchanged and writes others
+// is one serial step.
+func LockUnchanged(ctx context.Context, tx *gorm.DB, e Entity, account, source uuid.UUID, ids []string, rawHashes, contentHashes [][]byte) (bool, error) {
+	if len(ids) == 0 {
+		return true, nil
+	}
+	rs, err := query(tx.WithContext(ctx), lockUnchangedSQLs[e], preparedArgs(tx, [16]byte(account), [16]byte(source), ids, rawHashes, contentHashes)...)
+	if err != nil {
+		return false, fmt.Errorf("lock unchanged %s: %w", e, err)
+	}
+	defer rs.Close()
+	n := 0
+	for rs.Next() {
+		n++
+	}
+	if err := rs.Err(); err != nil {
+		return false, fmt.Errorf("lock unchanged %s: %w", e, err)
+	}
+	return n == len(ids), nil
+}
