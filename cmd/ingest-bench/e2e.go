@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -59,9 +58,4 @@ func (b *bench) runE2E(ctx context.Context, srv *server, rows, changed []invoice
 		}
 	}
 	return nil
-}
-
-// joinArray joins encoded rows into one JSON array.
-func joinArray(rows [][]byte) []byte {
-	return append(append([]byte{'['}, bytes.Join(rows, []byte{','})...), ']')
 }

@@ -199,8 +199,8 @@ type apiServer struct {
 	served chan error
 }
 
-// startAPI listens before it returns, so a taken address fails the command instead of a
-// goroutine.
+// startAPI listens before it returns, so that a taken address is the command's error rather
+// than something the Serve goroutine finds later.
 func startAPI(db *models.DB, cfg config.Config, log *slog.Logger) (*apiServer, error) {
 	srv := &http.Server{
 		Handler:           (&api.Server{DB: db, Config: cfg, Log: log}).Handler(),
