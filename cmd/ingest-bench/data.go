@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -216,6 +217,11 @@ func jsonArray(rows []invoice, source string) []byte {
 		b = appendJSON(b, &rows[i], source)
 	}
 	return append(b, ']')
+}
+
+// joinArray joins rows already encoded (customers, plans) into one JSON array request body.
+func joinArray(rows [][]byte) []byte {
+	return append(append([]byte{'['}, bytes.Join(rows, []byte{','})...), ']')
 }
 
 // gormInvoices converts rows to what a hand-written GORM loader would build. Done before timing,

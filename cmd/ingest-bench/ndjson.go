@@ -29,12 +29,8 @@ func (b *bench) runNDJSON(ctx context.Context) error {
 		return err
 	}
 	defer srv.stop()
-	// The same small warm-up as the RSS measurement, so the baseline figures compare.
-	warm := genInvoices(100, b.cfg.customers, 0)
-	for i := range warm {
-		warm[i].id = "warm_" + strconv.Itoa(i)
-	}
-	if err := srv.postChecked(ctx, "/data/invoices", jsonArray(warm, "bench"), warm, len(warm), "inserted"); err != nil {
+	warm, err := b.warmUp(ctx, srv)
+	if err != nil {
 		return err
 	}
 	before, err := vmHWM(srv.pid())
@@ -44,6 +40,42 @@ func (b *bench) runNDJSON(ctx context.Context) error {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	body := b.ndjsonBody(ctx, n)
+	start := time.Now()
+	res, err := srv.post(ctx, "/data/invoices", "application/x-ndjson", body)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	got, err := readNDJSONAnswer(res)
+	if err != nil {
+		return err
+	}
+	d := time.Since(start)
+	if got != n {
+		return fmt.Errorf("NDJSON: %d results for %d rows", got, n)
+	}
+	peak, err := vmHWM(srv.pid())
+	if err != nil {
+		return err
+	}
+	b.ndjson = &ndjsonResult{rows: n, dur: d, before: before, peak: peak}
+	return b.countInvoices(ctx, n+warm)
+}
+
+// warmUp sends the same small request as the RSS measurement before it reads its baseline, so
+// the two baselines compare. It returns how many rows it wrote.
+func (b *bench) warmUp(ctx context.Context, srv *server) (int, error) {
+	warm := genInvoices(100, b.cfg.customers, 0)
+	for i := range warm {
+		warm[i].id = "warm_" + strconv.Itoa(i)
+	}
+	return len(warm), srv.postChecked(ctx, "/data/invoices", jsonArray(warm, "bench"), warm, len(warm), "inserted")
+}
+
+// ndjsonBody returns a body that generates rows 0..n-1 as they are read, so a stream of any
+// length costs this process no memory; cancelling ctx ends it with ctx's error.
+func (b *bench) ndjsonBody(ctx context.Context, n int) io.Reader {
 	pr, pw := io.Pipe()
 	go func() {
 		w := bufio.NewWriterSize(pw, 64<<10)
@@ -62,54 +94,52 @@ func (b *bench) runNDJSON(ctx context.Context) error {
 		}
 		pw.CloseWithError(ctx.Err())
 	}()
+	return pr
+}
 
-	start := time.Now()
-	res, err := srv.post(ctx, "/data/invoices", "application/x-ndjson", pr)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
+// readNDJSONAnswer checks the answer line by line, as the server sends it, and returns how many
+// rows it answered.
+func readNDJSONAnswer(res *http.Response) (int, error) {
 	if res.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(res.Body, 500))
-		return fmt.Errorf("NDJSON: %s: %s", res.Status, body)
+		return 0, fmt.Errorf("NDJSON: %s: %s", res.Status, body)
 	}
 	in := bufio.NewReaderSize(res.Body, 64<<10)
 	got := 0
 	for {
 		line, err := in.ReadSlice('\n')
 		if len(line) > 0 {
-			var r struct {
-				rowResult
-				Error json.RawMessage `json:"error"`
-			}
-			if uerr := json.Unmarshal(line, &r); uerr != nil {
-				return fmt.Errorf("NDJSON answer line %d: %v: %.200s", got, uerr, line)
-			}
-			if r.Error != nil {
-				return fmt.Errorf("NDJSON stream failed after %d rows: %s", got, r.Error)
-			}
-			if cerr := checkResult(r.rowResult, got, "inv_"+strconv.Itoa(got), "inserted"); cerr != nil {
-				return fmt.Errorf("NDJSON: %w", cerr)
+			if cerr := checkNDJSONLine(line, got); cerr != nil {
+				return got, cerr
 			}
 			got++
 		}
 		if err == io.EOF {
-			break
+			return got, nil
 		}
 		if err != nil {
-			return fmt.Errorf("NDJSON: reading the answer after %d rows: %w", got, err)
+			return got, fmt.Errorf("NDJSON: reading the answer after %d rows: %w", got, err)
 		}
 	}
-	d := time.Since(start)
-	if got != n {
-		return fmt.Errorf("NDJSON: %d results for %d rows", got, n)
+}
+
+// checkNDJSONLine fails unless line answers row `index` as inserted. A stream that fails midway
+// ends with an error line instead of a row's result.
+func checkNDJSONLine(line []byte, index int) error {
+	var r struct {
+		rowResult
+		Error json.RawMessage `json:"error"`
 	}
-	peak, err := vmHWM(srv.pid())
-	if err != nil {
-		return err
+	if err := json.Unmarshal(line, &r); err != nil {
+		return fmt.Errorf("NDJSON answer line %d: %v: %.200s", index, err, line)
 	}
-	b.ndjson = &ndjsonResult{rows: n, dur: d, before: before, peak: peak}
-	return b.countInvoices(ctx, n+len(warm))
+	if r.Error != nil {
+		return fmt.Errorf("NDJSON stream failed after %d rows: %s", index, r.Error)
+	}
+	if err := checkResult(r.rowResult, index, "inv_"+strconv.Itoa(index), "inserted"); err != nil {
+		return fmt.Errorf("NDJSON: %w", err)
+	}
+	return nil
 }
 
 // ndjsonResult is the stream's figures: rows, time, and the server's peak RSS (MiB) after the

@@ -79,8 +79,28 @@ func verdict(ok bool) string {
 
 // report prints the table, then the JSON line.
 func (b *bench) report(stdout io.Writer) error {
+	b.reportHeader(stdout)
+	if err := b.reportTable(stdout); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	b.reportMemory(stdout)
+	if f := b.fresh; f != nil {
+		fmt.Fprintf(stdout, "Freshness: write to fresh metrics under %d rows/s of steady load, RECALC_WORKERS=2, %d probes: p50 %.0f ms, p95 %.0f ms, max %.0f ms\n",
+			b.cfg.freshnessRate, len(f.delays), f.quantile(0.5), f.quantile(0.95), f.quantile(1))
+	}
+	line, err := json.Marshal(b.summary())
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", line)
+	return err
+}
+
+// reportHeader says what each method does with these flags, so a table read later, away from
+// the command line, still says what it compares.
+func (b *bench) reportHeader(stdout io.Writer) {
 	c := b.cfg
-	copyRate := b.rate("COPY", "insert")
 	fmt.Fprintf(stdout, "\ningest-bench: %d invoices over %d customers and %d plans; %d-row batches; %d concurrent clients\n",
 		c.rows, c.customers, len(plans), c.batch, c.clients)
 	for _, l := range []string{
@@ -95,7 +115,11 @@ func (b *bench) report(stdout io.Writer) error {
 		fmt.Fprintln(stdout, "  "+l)
 	}
 	fmt.Fprintln(stdout)
+}
 
+// reportTable prints one line per pass, then the recalculation drain, whose unit is customers.
+func (b *bench) reportTable(stdout io.Writer) error {
+	copyRate := b.rate("COPY", "insert")
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "method\tpass\trows\tseconds\trows/s\tx COPY\tx raw\tCPU s bench/server/pg\ttarget")
 	for _, r := range b.results {
@@ -103,30 +127,37 @@ func (b *bench) report(stdout io.Writer) error {
 		if raw := b.rate("raw", r.pass); raw > 0 && r.method != "COPY" {
 			xraw = fmt.Sprintf("%.2f", r.rate()/raw)
 		}
-		var tgt []string
-		if r.method == "e2e" {
-			for _, t := range targets {
-				if t.pass != r.pass {
-					continue
-				}
-				base := b.rate(t.against, t.pass)
-				tgt = append(tgt, fmt.Sprintf(">= %.1f x %s: %s (%.2f)", t.factor, t.against, verdict(r.rate() >= t.factor*base), r.rate()/base))
-			}
-		}
-		if r.note != "" {
-			tgt = append(tgt, r.note)
-		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%.3f\t%.0f\t%.2f\t%s\t%.2f / %.2f / %.2f\t%s\n", r.method, r.pass, r.rows, r.dur.Seconds(), r.rate(),
-			r.rate()/copyRate, xraw, r.cpu.bench, r.cpu.server, r.cpu.pg, strings.Join(tgt, "; "))
+			r.rate()/copyRate, xraw, r.cpu.bench, r.cpu.server, r.cpu.pg, strings.Join(b.verdicts(r), "; "))
 	}
 	if r := b.recalc; r != nil {
 		fmt.Fprintf(tw, "%s\t%s\t%d cust\t%.3f\t%.0f cust/s\t-\t-\t-\t>= %d/s: %s; %s\n", r.method, r.pass, r.rows, r.dur.Seconds(),
 			r.rate(), recalcTarget, verdict(r.rate() >= recalcTarget), r.note)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
+	return tw.Flush()
+}
+
+// verdicts is the target column of r: the e2e targets of its pass, then its note.
+func (b *bench) verdicts(r result) []string {
+	var tgt []string
+	if r.method == "e2e" {
+		for _, t := range targets {
+			if t.pass != r.pass {
+				continue
+			}
+			base := b.rate(t.against, t.pass)
+			tgt = append(tgt, fmt.Sprintf(">= %.1f x %s: %s (%.2f)", t.factor, t.against, verdict(r.rate() >= t.factor*base), r.rate()/base))
+		}
 	}
-	fmt.Fprintln(stdout)
+	if r.note != "" {
+		tgt = append(tgt, r.note)
+	}
+	return tgt
+}
+
+// reportMemory prints the RSS and NDJSON lines of the passes that ran. The NDJSON target is
+// judged only on a stream as long as the one it is set for.
+func (b *bench) reportMemory(stdout io.Writer) {
 	if m := b.rss; m != nil {
 		delta := m.after - m.before
 		fmt.Fprintf(stdout, "RSS: one %d-row JSON request to a fresh, warmed-up server: peak RSS %.1f -> %.1f MiB, +%.1f MiB (target < %d MiB: %s)\n",
@@ -141,14 +172,12 @@ func (b *bench) report(stdout io.Writer) error {
 			m.rows, m.dur.Seconds(), float64(m.rows)/m.dur.Seconds(), float64(m.rows)/m.dur.Seconds()/b.rate("raw", "insert"),
 			m.peak, m.before, tgt)
 	}
+}
 
-	if f := b.fresh; f != nil {
-		fmt.Fprintf(stdout, "Freshness: write to fresh metrics under %d rows/s of steady load, RECALC_WORKERS=2, %d probes: p50 %.0f ms, p95 %.0f ms, max %.0f ms\n",
-			b.cfg.freshnessRate, len(f.delays), f.quantile(0.5), f.quantile(0.95), f.quantile(1))
-	}
-
+// summary is the JSON line's figures; a pass that did not run is 0.
+func (b *bench) summary() summary {
 	s := summary{
-		CopyRowsPerS:         round(copyRate),
+		CopyRowsPerS:         round(b.rate("COPY", "insert")),
 		RawInsertRowsPerS:    round(b.rate("raw", "insert")),
 		RawUnchangedRowsPerS: round(b.rate("raw", "unchanged")),
 		RawUpdateRowsPerS:    round(b.rate("raw", "update")),
@@ -160,12 +189,7 @@ func (b *bench) report(stdout io.Writer) error {
 	if b.recalc != nil {
 		s.RecalcCustomersPerS = round(b.recalc.rate())
 	}
-	line, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(stdout, "%s\n", line)
-	return err
+	return s
 }
 
 // round keeps one decimal: the figures are noisy well before that.

@@ -16,16 +16,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
-	var u usageError
-	switch {
-	case errors.As(err, &u):
-		fmt.Fprintln(os.Stderr, "invoice-ingest:", u.msg)
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "invoice-ingest:", err)
-		os.Exit(1)
-	}
+	os.Exit(exitCode(err, os.Stderr))
 }
 
 const usage = `usage:
@@ -44,6 +35,22 @@ INGEST_MAX_BODY_BYTES, RECALC_WORKERS, LOG_LEVEL (see README).
 type usageError struct{ msg string }
 
 func (u usageError) Error() string { return u.msg }
+
+// exitCode reports err on stderr and returns the process's exit status: 2 tells a script its
+// command line is wrong, 1 that the command itself failed.
+func exitCode(err error, stderr io.Writer) int {
+	var u usageError
+	switch {
+	case errors.As(err, &u):
+		fmt.Fprintln(stderr, "invoice-ingest:", u.msg)
+		fmt.Fprint(stderr, usage)
+		return 2
+	case err != nil:
+		fmt.Fprintln(stderr, "invoice-ingest:", err)
+		return 1
+	}
+	return 0
+}
 
 // run dispatches a subcommand. It never calls os.Exit, so tests can drive it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

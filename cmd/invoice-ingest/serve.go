@@ -14,132 +14,112 @@ import (
 	"time"
 
 	"invoice-ingest/api"
+	"invoice-ingest/config"
 	"invoice-ingest/models"
 	"invoice-ingest/recalc"
 )
 
-// shutdownTimeout bounds how long in-flight requests may finish after a stop signal.
+// shutdownTimeout bounds how long in-flight requests may finish after a stop signal, so that a
+// slow or stuck client cannot keep the process from stopping.
 const shutdownTimeout = 20 * time.Second
 
-// serve runs the HTTP server (withHTTP) and the recalculation workers until ctx ends, then stops
-// them in reverse order.
+// serveOptions is what serve and worker take from their command line and the process.
+type serveOptions struct {
+	withHTTP       bool   // serve; worker runs the recalculation workers alone
+	addr           string // --addr, which wins over HTTP_ADDR
+	demo           bool   // --demo-account
+	getenv         func(string) string
+	stdout, stderr io.Writer
+}
+
+// serve runs the HTTP server (withHTTP) and the recalculation workers until ctx ends.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, withHTTP bool) error {
+	o := serveOptions{withHTTP: withHTTP, getenv: getenv, stdout: stdout, stderr: stderr}
+	if err := o.parse(args); err != nil {
+		return err
+	}
+	return runService(ctx, o)
+}
+
+func (o *serveOptions) parse(args []string) error {
 	name := "serve"
-	if !withHTTP {
+	if !o.withHTTP {
 		name = "worker"
 	}
 	fs := newFlags(name)
-	addr := fs.String("addr", "", "listen address (overrides HTTP_ADDR)")
-	demo := fs.Bool("demo-account", false, "create a demo account and print its key when no account exists")
-	if err := parse(fs, args); err != nil {
+	fs.StringVar(&o.addr, "addr", "", "listen address (overrides HTTP_ADDR)")
+	fs.BoolVar(&o.demo, "demo-account", false, "create a demo account and print its key when no account exists")
+	return parse(fs, args)
+}
+
+// runService starts the service section by section, each section needing only the ones before
+// it, then, once ctx ends, stops it in the reverse order.
+func runService(ctx context.Context, o serveOptions) error {
+	// Configuration.
+	cfg, err := o.loadConfig()
+	if err != nil {
 		return err
 	}
+	log := slog.New(slog.NewJSONHandler(o.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
-	// Config and database.
-	cfg, db, err := openDB(ctx, getenv)
+	// Database: closed last, after everything that uses it has stopped.
+	db, err := openDatabase(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if *addr != "" {
-		cfg.HTTPAddr = *addr
-	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	// Each batch allocates garbage in proportion to its rows; collecting at twice the live heap
-	// instead of once spends a few MiB to save a tenth of the CPU. GOGC set by the operator wins.
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(200)
-	}
-	if *demo {
-		if err := demoAccount(ctx, db, stdout); err != nil {
+
+	// Runtime, demo account and debug server.
+	setGCPercent(o.getenv)
+	if o.demo {
+		if err := demoAccount(ctx, db, o.stdout); err != nil {
 			return err
 		}
 	}
+	closeDebug := startDebug(cfg.DebugAddr, log)
+	defer closeDebug()
 
-	// Debug: pprof on its own listener, never on the API's, and only when asked for.
-	if cfg.DebugAddr != "" {
-		debugSrv := &http.Server{Addr: cfg.DebugAddr, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := debugSrv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("debug server", slog.String("error", err.Error()))
-			}
-		}()
-		defer debugSrv.Close()
-		log.Info("debug server", slog.String("addr", cfg.DebugAddr))
-	}
-
-	// Recalculation workers: their own context, so they stop after the server has drained.
-	workersCtx, stopWorkers := context.WithCancel(context.Background())
-	defer stopWorkers()
-	workersDone := make(chan error, 1)
-	switch {
-	case cfg.RecalcWorkers > 0:
-		pool := recalc.NewPool(db, recalc.Config{Workers: cfg.RecalcWorkers, Log: log})
-		go func() { workersDone <- pool.Run(workersCtx) }()
-		log.Info("recalculation workers started", slog.Int("workers", cfg.RecalcWorkers))
-	case !withHTTP:
-		return errors.New("RECALC_WORKERS: must be at least 1 for the worker command")
-	default:
-		workersDone <- nil
-	}
-	stop := func() error {
-		stopWorkers()
-		return <-workersDone
-	}
-
-	if !withHTTP {
-		<-ctx.Done()
-		log.Info("shutting down")
-		return stop()
-	}
-
-	// Server.
-	srv := &http.Server{
-		Handler:           (&api.Server{DB: db, Config: cfg, Log: log}).Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	// Recalculation workers.
+	w, err := startWorkers(db, cfg, log, o.withHTTP)
 	if err != nil {
-		stop()
-		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+		return err
 	}
-	log.Info("serving", slog.String("addr", ln.Addr().String()))
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	if !o.withHTTP {
+		<-ctx.Done()
+		return shutdown(log, nil, w)
+	}
 
+	// HTTP server.
+	srv, err := startAPI(db, cfg, log)
+	if err != nil {
+		w.stop()
+		return err
+	}
 	select {
-	case err := <-errc:
-		stop()
+	case err := <-srv.served:
+		w.stop()
 		return err
 	case <-ctx.Done():
 	}
-
-	// Shutdown in reverse: stop accepting and finish in-flight requests, then the workers (they
-	// finish or release their claims), then the pool closes (deferred).
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	shutdownErr := srv.Shutdown(sctx)
-	workersErr := stop()
-	if shutdownErr != nil {
-		return fmt.Errorf("shutdown: %w", shutdownErr)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return workersErr
+	return shutdown(log, srv, w)
 }
 
-// debugMux serves the runtime profiles of net/http/pprof.
-func debugMux() *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return mux
+// loadConfig reads the environment; --addr wins over HTTP_ADDR.
+func (o serveOptions) loadConfig() (config.Config, error) {
+	cfg, err := config.Load(o.getenv)
+	if err == nil && o.addr != "" {
+		cfg.HTTPAddr = o.addr
+	}
+	return cfg, err
+}
+
+// setGCPercent collects at twice the live heap instead of once: each batch allocates garbage in
+// proportion to its rows, and the README shows the memory this costs buys back more CPU. GOGC
+// set by the operator wins.
+func setGCPercent(getenv func(string) string) {
+	if getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
 }
 
 // demoAccount creates an account named "demo" when there is none and prints its key, so a new
@@ -153,5 +133,107 @@ func demoAccount(ctx context.Context, db *models.DB, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(stdout).Encode(map[string]string{"account_id": acc.ID.String(), "api_key": secret})
+	return json.NewEncoder(stdout).Encode(accountJSON(acc, secret))
+}
+
+// startDebug serves pprof on its own listener, never on the API's (profiles are for operators,
+// not API clients), and only when DEBUG_ADDR asks for it. It returns what closes it.
+func startDebug(addr string, log *slog.Logger) (closeDebug func()) {
+	if addr == "" {
+		return func() {}
+	}
+	srv := &http.Server{Addr: addr, Handler: debugMux(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("debug server", slog.String("error", err.Error()))
+		}
+	}()
+	log.Info("debug server", slog.String("addr", addr))
+	return func() { srv.Close() }
+}
+
+// debugMux serves the runtime profiles of net/http/pprof.
+func debugMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// workers is the recalculation pool. It runs on a context of its own, not the command's, so
+// that it stops only after the HTTP server has drained: requests still in flight queue work.
+type workers struct {
+	cancel context.CancelFunc
+	done   chan error // the pool's result; nil at once when no pool runs
+}
+
+// stop cancels the pool and waits until its workers have finished or released their claims.
+func (w *workers) stop() error {
+	w.cancel()
+	return <-w.done
+}
+
+// startWorkers starts RECALC_WORKERS workers; serve may run none, worker must run some.
+func startWorkers(db *models.DB, cfg config.Config, log *slog.Logger, withHTTP bool) (*workers, error) {
+	if cfg.RecalcWorkers <= 0 && !withHTTP {
+		return nil, errors.New("RECALC_WORKERS: must be at least 1 for the worker command")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &workers{cancel: cancel, done: make(chan error, 1)}
+	if cfg.RecalcWorkers <= 0 {
+		w.done <- nil
+		return w, nil
+	}
+	pool := recalc.NewPool(db, recalc.Config{Workers: cfg.RecalcWorkers, Log: log})
+	go func() { w.done <- pool.Run(ctx) }()
+	log.Info("recalculation workers started", slog.Int("workers", cfg.RecalcWorkers))
+	return w, nil
+}
+
+// apiServer is the HTTP server and, on served, what its Serve returned.
+type apiServer struct {
+	srv    *http.Server
+	served chan error
+}
+
+// startAPI listens before it returns, so that a taken address is the command's error rather
+// than something the Serve goroutine finds later.
+func startAPI(db *models.DB, cfg config.Config, log *slog.Logger) (*apiServer, error) {
+	srv := &http.Server{
+		Handler:           (&api.Server{DB: db, Config: cfg, Log: log}).Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	log.Info("serving", slog.String("addr", ln.Addr().String()))
+	a := &apiServer{srv: srv, served: make(chan error, 1)}
+	go func() { a.served <- srv.Serve(ln) }()
+	return a, nil
+}
+
+// shutdown stops in the reverse order of the start: the HTTP server (when there is one) stops
+// accepting and lets in-flight requests finish, for shutdownTimeout at most; then the workers,
+// which the last requests may have given work; the deferred closes in runService follow.
+func shutdown(log *slog.Logger, srv *apiServer, w *workers) error {
+	log.Info("shutting down")
+	if srv == nil {
+		return w.stop()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	shutdownErr := srv.srv.Shutdown(ctx)
+	workersErr := w.stop()
+	if shutdownErr != nil {
+		return fmt.Errorf("shutdown: %w", shutdownErr)
+	}
+	if err := <-srv.served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return workersErr
 }

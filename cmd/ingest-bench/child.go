@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// buildBinary returns the invoice-ingest binary to run: the given one, or a fresh `go build` of
+// cmd/invoice-ingest from the module this is run in (a child process, not an in-process server,
+// so its RSS is its own and it runs exactly as deployed).
+func buildBinary(ctx context.Context, given, dir string, log func(string, ...any)) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	gomod := strings.TrimSpace(string(out))
+	if err != nil || gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("cannot find the module to build invoice-ingest from (run inside it, or pass -binary): %v", err)
+	}
+	bin := filepath.Join(dir, "invoice-ingest")
+	log("building %s", bin)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/invoice-ingest")
+	cmd.Dir = filepath.Dir(gomod)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/invoice-ingest: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// child is a running invoice-ingest process.
+type child struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+	once sync.Once
+}
+
+// startChild runs the binary on the scratch database with LOG_LEVEL=warn (no access log lines
+// competing for the CPU) plus env; its output goes to our stderr, never to stdout.
+func (b *bench) startChild(args []string, env ...string) (*child, error) {
+	cmd := exec.Command(b.bin, args...)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+b.url, "LOG_LEVEL=warn")
+	cmd.Env = append(cmd.Env, env...) // later duplicates win
+	cmd.Stdout, cmd.Stderr = b.stderr, b.stderr
+	dieWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &child{cmd: cmd, done: make(chan struct{})}
+	go func() { c.err = cmd.Wait(); close(c.done) }()
+	return c, nil
+}
+
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// exited reports whether the process has ended, and how.
+func (c *child) exited() (bool, error) {
+	select {
+	case <-c.done:
+		return true, c.err
+	default:
+		return false, nil
+	}
+}
+
+// stop asks the process to shut down gracefully (SIGTERM), and kills it if it takes too long.
+func (c *child) stop() {
+	c.once.Do(func() {
+		if done, _ := c.exited(); done {
+			return
+		}
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-c.done:
+		case <-time.After(30 * time.Second):
+			_ = c.cmd.Process.Kill()
+			<-c.done
+		}
+	})
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// config is the command line.
+type config struct {
+	serverURL       string // maintenance database of the server the scratch database goes on
+	rows            int
+	batch           int
+	clients         int
+	customers       int
+	recalcCustomers int
+	recalcWorkers   int
+	ndjsonRows      int
+	freshness       time.Duration
+	freshnessRate   int
+	binary          string // a prebuilt invoice-ingest; built from the module when empty
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	def := os.Getenv("PG_SERVER_URL")
+	if def == "" {
+		def = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	var c config
+	fs := flag.NewFlagSet("ingest-bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.serverURL, "database-url", def, "URL of the PostgreSQL server's maintenance database (env PG_SERVER_URL); a scratch database is created beside it and dropped at the end")
+	fs.IntVar(&c.rows, "rows", 100000, "invoice rows per pass")
+	fs.IntVar(&c.batch, "batch", 1000, "rows per raw/GORM statement and per e2e JSON request (at most 10000, INGEST_MAX_ROWS)")
+	fs.IntVar(&c.clients, "clients", 4, "concurrent clients (connections) for raw, GORM and e2e")
+	fs.IntVar(&c.customers, "customers", 1000, "customers the invoices are spread over (round-robin)")
+	fs.IntVar(&c.recalcCustomers, "recalc-customers", 10000, "extra customers (10 invoices each) queued for the recalculation drain")
+	fs.IntVar(&c.recalcWorkers, "recalc-workers", 2, "RECALC_WORKERS of the worker process that drains the queue")
+	fs.IntVar(&c.ndjsonRows, "ndjson-rows", 0, "rows of one streamed NDJSON request to a fresh server (0 = skip)")
+	fs.DurationVar(&c.freshness, "freshness", 10*time.Second, "how long to measure write-to-fresh-metrics delay under steady load (0 = skip)")
+	fs.IntVar(&c.freshnessRate, "freshness-rate", 10000, "invoice rows/s of the steady load while freshness is measured")
+	fs.StringVar(&c.binary, "binary", "", "prebuilt invoice-ingest binary (default: go build ./cmd/invoice-ingest from the module root)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	case c.rows < 1 || c.customers < 1 || c.clients < 1 || c.recalcWorkers < 1:
+		return c, errors.New("-rows, -customers, -clients and -recalc-workers must be at least 1")
+	case c.batch < 1 || c.batch > 10000:
+		return c, errors.New("-batch must be 1 to 10000 (the server's INGEST_MAX_ROWS)")
+	case c.recalcCustomers < 0 || c.ndjsonRows < 0 || c.freshness < 0 || c.freshnessRate < 1:
+		return c, errors.New("-recalc-customers and -ndjson-rows must not be negative")
+	}
+	return c, nil
+}
