@@ -2,10 +2,12 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
 
+	"invoice-ingest/models"
 	"invoice-ingest/validation"
 )
 
@@ -14,8 +16,9 @@ import (
 // Statuses are decided by reads outside any transaction, then only the rows that differ are
 // written, in one transaction. Nothing is lost by reading first: under READ COMMITTED every
 // statement sees its own snapshot anyway, and the upsert's RETURNING decides each written row's
-// final status under its row lock. A batch of unchanged rows thus costs two reads, no transaction
-// and no lock.
+// final status under its row lock; rows the reads found unchanged are share-locked and checked
+// again in that transaction (see lockUnchanged), so the batch is one serial step. A batch of
+// unchanged rows thus costs two reads, no transaction and no lock.
 func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, raws validation.Rows, opt Options) ([]Result, error) {
 	rows := readKeys(k, raws)
 	now := s.now()
@@ -28,25 +31,38 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 			r.parse(k, true) // RowKey checked the JSON
 		}
 	}
+	for attempt := 1; ; attempt++ {
+		err := decideAndWrite(ctx, s, k, account, now, rows, opt)
+		switch {
+		case errors.Is(err, errRaced) && attempt < maxAttempts:
+			continue // decide again from what the other writer committed
+		case errors.Is(err, errRaced):
+			return nil, models.Errorf(models.EUNAVAILABLE, "Other requests keep changing these rows; retry.")
+		case err != nil:
+			return nil, err
+		}
+		return results(rows), nil
+	}
+}
+
+// decideAndWrite decides each valid row's status against the stored rows, then writes the rows
+// that differ, if any, in one transaction.
+func decideAndWrite[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, now time.Time, rows []row[R], opt Options) error {
 	groups := groupBySource(rows)
 	changed := false
 	for _, g := range groups {
 		if err := compareGroup(ctx, s, k, account, g, opt.DryRun); err != nil {
-			return nil, err
+			return err
 		}
 		changed = changed || len(g.changed) > 0
 	}
-	var err error
 	switch {
 	case opt.DryRun: // nothing is written, so references are always looked up
-		err = checkReferences(ctx, s, k, account, groups)
+		return checkReferences(ctx, s, k, account, groups)
 	case changed:
-		err = writeOrCheck(ctx, s, k, account, now, groups)
+		return writeOrCheck(ctx, s, k, account, now, groups)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return results(rows), nil
+	return nil
 }
 
 // writeOrCheck writes the changed rows of every group. References (an invoice's customer and

@@ -2,12 +2,14 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"invoice-ingest/models"
 	"invoice-ingest/recalc"
 )
 
@@ -21,6 +23,9 @@ func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uui
 	return s.inTx(ctx, func(tx *gorm.DB) error {
 		var queue []recalc.CustomerKey
 		for _, g := range groups {
+			if err := lockUnchanged(ctx, tx, k, account, g); err != nil {
+				return err
+			}
 			for chunk := range slices.Chunk(g.changed, s.chunkSize()) {
 				written, err := k.write(ctx, tx, account, g.source, now, chunk)
 				if err != nil {
@@ -44,4 +49,33 @@ func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uui
 		}
 		return recalc.Enqueue(ctx, tx, queue)
 	})
+}
+
+// errRaced says a row the reads found unchanged was changed by another writer before this batch's
+// write transaction locked it: the batch is decided again from the start.
+var errRaced = errors.New("ingest: a row found unchanged changed before the write")
+
+// lockUnchanged share-locks the group's rows that the reads found unchanged and checks they still
+// are, so that answering them unchanged and writing the others is one serial step: without it, a
+// batch B committed between this batch's reads and its write could leave this batch's unchanged
+// rows as B wrote them and its changed rows as this batch did, which no serial order gives.
+// Batches that write nothing take no lock.
+func lockUnchanged[R any](ctx context.Context, tx *gorm.DB, k *kind[R], account uuid.UUID, g *sourceGroup[R]) error {
+	var ids []string
+	var raws, contents [][]byte
+	for _, r := range g.rows { // sorted by id
+		if r.status != Unchanged {
+			continue
+		}
+		var content []byte
+		if r.hashed {
+			content = r.hash[:]
+		}
+		ids, raws, contents = append(ids, r.id), append(raws, r.rawHash[:]), append(contents, content)
+	}
+	same, err := models.LockUnchanged(ctx, tx, k.entity, account, g.source, ids, raws, contents)
+	if err == nil && !same {
+		err = errRaced
+	}
+	return err
 }
