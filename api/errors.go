@@ -49,12 +49,7 @@ func writeError(c *gin.Context, err error) {
 		c.AbortWithStatus(statusClientClosed)
 		return
 	}
-	code := models.ErrorCode(err)
-	msg := models.ErrorMessage(err)
-	if code == models.EINTERNAL && models.IsUnavailable(err) {
-		code, msg = models.EUNAVAILABLE, "The database is unavailable; retry later."
-	}
-	status := statusOf[code]
+	code, msg := classify(err)
 	switch code {
 	case models.EINTERNAL:
 		logger(c).Error("internal error", slog.String("error", err.Error()))
@@ -63,7 +58,24 @@ func writeError(c *gin.Context, err error) {
 		c.Header("Retry-After", retryAfterSeconds)
 	}
 	c.Header("Content-Type", "application/problem+json")
-	c.AbortWithStatusJSON(status, problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: msg, Code: code})
+	c.AbortWithStatusJSON(statusOf[code], newProblem(code, msg))
+}
+
+// classify returns the code of err and the message a client may read. An error that is not a
+// *models.Error is internal and its text stays with us, except that an unreachable database is
+// unavailable: the client can do something about that, namely retry.
+func classify(err error) (code, msg string) {
+	code, msg = models.ErrorCode(err), models.ErrorMessage(err)
+	if code == models.EINTERNAL && models.IsUnavailable(err) {
+		code, msg = models.EUNAVAILABLE, "The database is unavailable; retry later."
+	}
+	return code, msg
+}
+
+// newProblem is the problem document for code.
+func newProblem(code, detail string) problem {
+	status := statusOf[code]
+	return problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
 }
 
 // result writes the success envelope.

@@ -1,71 +1,44 @@
 package api
 
 import (
-	"net/http"
+	"context"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"invoice-ingest/models"
+	"invoice-ingest/validation"
 )
-
-// invoiceTypes are the values of the type filter, as validation stores them.
-var invoiceTypes = []string{"subscription", "one-time", "refund", "cancellation"}
 
 // listInvoices: GET /data/invoices?source=&limit=&cursor=&customer_id=&type=&currency=&date_from=&date_to=&archived=
 func (s *Server) listInvoices(c *gin.Context) {
-	src, err := s.querySource(c)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	page, err := queryPage(c)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	f, err := queryInvoiceFilter(c)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	list, next, more, err := s.DB.ListInvoices(c.Request.Context(), accountID(c), src.ID, f, page)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	result(c, http.StatusOK, toListResponse(list, next, more, toInvoiceResponse))
+	listPage(s, c, func(ctx context.Context, accountID, sourceID uuid.UUID, p models.Page) ([]models.Invoice, string, bool, error) {
+		f, err := queryInvoiceFilter(c)
+		if err != nil {
+			return nil, "", false, err
+		}
+		return s.DB.ListInvoices(ctx, accountID, sourceID, f, p)
+	}, toInvoiceResponse)
 }
 
 // getInvoice: GET /data/invoices/:id?source= — archived invoices too, with archived_at.
-func (s *Server) getInvoice(c *gin.Context) {
-	src, err := s.querySource(c)
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	inv, err := s.DB.GetInvoice(c.Request.Context(), accountID(c), src.ID, c.Param("id"))
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	result(c, http.StatusOK, toInvoiceResponse(inv))
-}
+func (s *Server) getInvoice(c *gin.Context) { answerRow(s, c, s.DB.GetInvoice, toInvoiceResponse) }
 
 // queryInvoiceFilter reads the invoice list's filters. type and currency are matched in any case,
-// as they are accepted on write; date_from is inclusive and date_to exclusive, each an RFC 3339
-// timestamp or a bare YYYY-MM-DD (midnight UTC).
+// as they are accepted on write; date_from is inclusive and date_to exclusive, each a timestamp as
+// rows take them (validation.ParseTimestamp).
 func queryInvoiceFilter(c *gin.Context) (models.InvoiceFilter, error) {
 	f := models.InvoiceFilter{CustomerID: c.Query("customer_id")}
 	if v := c.Query("type"); v != "" {
-		for _, t := range invoiceTypes {
+		for _, t := range validation.InvoiceTypes {
 			if strings.EqualFold(v, t) {
 				f.Type = t
 			}
 		}
 		if f.Type == "" {
-			return f, models.Errorf(models.EINVALID, "Invalid type %q: must be one of %s.", v, strings.Join(invoiceTypes, ", "))
+			return f, models.Errorf(models.EINVALID, "Invalid type %q: must be one of %s.", v, strings.Join(validation.InvoiceTypes, ", "))
 		}
 	}
 	if v := c.Query("currency"); v != "" {
@@ -82,7 +55,7 @@ func queryInvoiceFilter(c *gin.Context) (models.InvoiceFilter, error) {
 		if v == "" {
 			continue
 		}
-		t, ok := parseQueryTime(v)
+		t, ok := validation.ParseTimestamp(v)
 		if !ok {
 			return f, models.Errorf(models.EINVALID, "Invalid %s %q: must be an RFC 3339 timestamp or YYYY-MM-DD.", d.name, v)
 		}
@@ -96,17 +69,6 @@ func queryInvoiceFilter(c *gin.Context) (models.InvoiceFilter, error) {
 		return f, models.Errorf(models.EINVALID, "Invalid archived %q: must be true or false.", v)
 	}
 	return f, nil
-}
-
-// parseQueryTime parses an RFC 3339 timestamp (any offset) or a bare date, which is midnight UTC.
-func parseQueryTime(v string) (time.Time, bool) {
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t.UTC(), true
-	}
-	if t, err := time.Parse(time.DateOnly, v); err == nil {
-		return t, true
-	}
-	return time.Time{}, false
 }
 
 // isLetters reports whether s is n ASCII letters.

@@ -22,12 +22,12 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // env is a running API over the package's database.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	db  *models.DB
 	srv *httptest.Server
 }
 
-func newEnv(t *testing.T, mutate ...func(*config.Config)) *env {
+func newEnv(t testing.TB, mutate ...func(*config.Config)) *env {
 	t.Helper()
 	db := dbtest.DB(t)
 	cfg, err := config.Load(func(string) string { return "" })
@@ -57,9 +57,11 @@ type response struct {
 	Body   []byte
 }
 
-// JSON decodes the body into a generic value.
-func (r response) JSON(t *testing.T) map[string]any {
-	t.Helper()
+// JSON decodes the body into a generic value. t may be an *assert.CollectT.
+func (r response) JSON(t require.TestingT) map[string]any {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	var v map[string]any
 	require.NoError(t, json.Unmarshal(r.Body, &v), string(r.Body))
 	return v
@@ -68,6 +70,13 @@ func (r response) JSON(t *testing.T) map[string]any {
 // do sends a request; body may be nil, a string (sent as is) or any value (sent as JSON).
 func (e *env) do(method, path, key string, body any, headers ...string) response {
 	e.t.Helper()
+	r, err := e.send(method, path, key, body, headers...)
+	require.NoError(e.t, err)
+	return r
+}
+
+// send is do for goroutines other than the test's, which must not fail it: it returns the error.
+func (e *env) send(method, path, key string, body any, headers ...string) (response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -77,11 +86,15 @@ func (e *env) do(method, path, key string, body any, headers ...string) response
 		rd = bytes.NewReader(b)
 	default:
 		buf, err := json.Marshal(b)
-		require.NoError(e.t, err)
+		if err != nil {
+			return response{}, err
+		}
 		rd = bytes.NewReader(buf)
 	}
 	req, err := http.NewRequest(method, e.srv.URL+path, rd)
-	require.NoError(e.t, err)
+	if err != nil {
+		return response{}, err
+	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
@@ -90,11 +103,15 @@ func (e *env) do(method, path, key string, body any, headers ...string) response
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	res, err := http.DefaultClient.Do(req)
-	require.NoError(e.t, err)
+	if err != nil {
+		return response{}, err
+	}
 	defer res.Body.Close()
 	out, err := io.ReadAll(res.Body)
-	require.NoError(e.t, err)
-	return response{Status: res.StatusCode, Header: res.Header, Body: out}
+	if err != nil {
+		return response{}, err
+	}
+	return response{Status: res.StatusCode, Header: res.Header, Body: out}, nil
 }
 
 // requireProblem asserts an RFC 9457 error with status and code.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"invoice-ingest/api"
@@ -45,11 +46,12 @@ func newEnvWithWorkers(t *testing.T, now func() time.Time) *env {
 func freshMetrics(t *testing.T, e *env, key, customer string) map[string]map[string]any {
 	t.Helper()
 	var body map[string]any
-	require.Eventually(t, func() bool {
-		r := e.do("GET", "/data/customers/"+customer+"?source=stripe", key, nil)
-		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
-		body = r.JSON(t)["result"].(map[string]any)
-		return body["metrics_stale"] == false
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		r, err := e.send("GET", "/data/customers/"+customer+"?source=stripe", key, nil)
+		require.NoError(c, err)
+		require.Equal(c, http.StatusOK, r.Status, string(r.Body))
+		body = r.JSON(c)["result"].(map[string]any)
+		assert.Equal(c, false, body["metrics_stale"])
 	}, 10*time.Second, 10*time.Millisecond)
 	out := map[string]map[string]any{}
 	for _, m := range body["metrics"].([]any) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"invoice-ingest/api"
@@ -105,6 +106,10 @@ func TestDatabaseOutage(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.do("GET", "/healthz", "", nil).Status, "the process itself is alive")
 
 	px.restore()
-	require.Eventually(t, func() bool { return e.do("GET", "/readyz", "", nil).Status == http.StatusOK }, 10*time.Second, 20*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		r, err := e.send("GET", "/readyz", "", nil)
+		require.NoError(c, err)
+		assert.Equal(c, http.StatusOK, r.Status)
+	}, 10*time.Second, 20*time.Millisecond)
 	requireStatuses(t, e.do("POST", "/data/invoices", tn.key, bulkExample), "inserted", "inserted")
 }

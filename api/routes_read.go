@@ -1,9 +1,12 @@
 package api
 
 import (
+	"context"
+	"net/http"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"invoice-ingest/models"
 )
@@ -21,6 +24,56 @@ func (s *Server) readRoutes(r *gin.RouterGroup) {
 	r.GET("/customers/:id", s.getCustomer)
 	r.GET("/plans", s.listPlans)
 	r.GET("/plans/:id", s.getPlan)
+}
+
+// pageQuery is the shape of the models package's list queries: one page of a source's rows.
+type pageQuery[M any] func(ctx context.Context, accountID, sourceID uuid.UUID, p models.Page) (rows []M, next string, more bool, err error)
+
+// rowQuery is the shape of a query or change of one row of a source, named by its id.
+type rowQuery[M any] func(ctx context.Context, accountID, sourceID uuid.UUID, id string) (M, error)
+
+// listPage answers a list route: the source and page from the query parameters, then one page of
+// query's rows, each converted by respond. Errors are answered in that order.
+func listPage[M, R any](s *Server, c *gin.Context, query pageQuery[M], respond func(M) R) {
+	src, err := s.querySource(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	page, err := queryPage(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	rows, next, more, err := query(c.Request.Context(), accountID(c), src.ID, page)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	result(c, http.StatusOK, toListResponse(rows, next, more, respond))
+}
+
+// findRow returns the row of the source query parameter's source that query finds for the id path
+// parameter. When ok is false the request has been answered with the error.
+func findRow[M any](s *Server, c *gin.Context, query rowQuery[M]) (row M, ok bool) {
+	src, err := s.querySource(c)
+	if err != nil {
+		writeError(c, err)
+		return row, false
+	}
+	row, err = query(c.Request.Context(), accountID(c), src.ID, c.Param("id"))
+	if err != nil {
+		writeError(c, err)
+		return row, false
+	}
+	return row, true
+}
+
+// answerRow answers a route about one row (see findRow) with that row, converted by respond.
+func answerRow[M, R any](s *Server, c *gin.Context, query rowQuery[M], respond func(M) R) {
+	if row, ok := findRow(s, c, query); ok {
+		result(c, http.StatusOK, respond(row))
+	}
 }
 
 // querySource returns the account's data source named by the source query parameter: 400 when it

@@ -75,8 +75,7 @@ func (s *Server) upsertStream(c *gin.Context, batch batchFunc, opt ingest.Option
 			return err
 		}
 		if written == 0 {
-			c.Header("Content-Type", "application/x-ndjson")
-			c.Status(http.StatusOK)
+			startStream(c)
 		}
 		for i, r := range res {
 			if ch.long[i] {
@@ -117,10 +116,21 @@ func (s *Server) upsertStream(c *gin.Context, batch batchFunc, opt ingest.Option
 			}
 		}
 	}
+	endStream(c, out, err, written)
+}
+
+// startStream sends the status and type of a stream, with its first results or as an empty one.
+func startStream(c *gin.Context) {
+	c.Header("Content-Type", "application/x-ndjson")
+	c.Status(http.StatusOK)
+}
+
+// endStream ends a stream that stopped with err, written rows having been answered: with a problem
+// answer while nothing is sent yet, else with a last line (see streamError).
+func endStream(c *gin.Context, out *bufio.Writer, err error, written int) {
 	switch {
 	case err == io.EOF && written == 0: // an empty stream
-		c.Header("Content-Type", "application/x-ndjson")
-		c.Status(http.StatusOK)
+		startStream(c)
 	case err == io.EOF:
 	case errors.Is(err, errBodyRead) && written == 0:
 		writeError(c, models.Errorf(models.EINVALID, "Could not read the request body."))
@@ -133,16 +143,13 @@ func (s *Server) upsertStream(c *gin.Context, batch batchFunc, opt ingest.Option
 
 // streamError ends a stream whose status is already sent with the problem as its last line.
 func streamError(c *gin.Context, out *bufio.Writer, err error) {
-	code := models.ErrorCode(err)
-	switch {
-	case code == models.EINTERNAL && models.IsUnavailable(err):
-		code = models.EUNAVAILABLE
-	case code == models.EINTERNAL:
+	code, _ := classify(err)
+	if code == models.EINTERNAL {
 		logger(c).Error("stream failed", "error", err.Error())
 	}
-	status := statusOf[code]
-	_ = json.NewEncoder(out).Encode(gin.H{"error": problem{Type: "about:blank", Title: http.StatusText(status), Status: status,
-		Detail: models.ErrorMessage(err), Code: code}})
+	// The detail stays the error's own message even when classify says unavailable (writeError
+	// words that case for clients): this last line has always carried that message.
+	_ = json.NewEncoder(out).Encode(gin.H{"error": newProblem(code, models.ErrorMessage(err))})
 	_ = out.Flush()
 }
 

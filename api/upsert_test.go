@@ -18,7 +18,7 @@ type tenant struct {
 	sourceID string
 }
 
-func newTenant(t *testing.T, e *env, name string) tenant {
+func newTenant(t testing.TB, e *env, name string) tenant {
 	t.Helper()
 	key := e.account(name)
 	r := e.do("POST", "/data/data_sources", key, map[string]string{"name": "stripe"})
@@ -32,7 +32,7 @@ func newTenant(t *testing.T, e *env, name string) tenant {
 }
 
 // rowResults returns the per-row results of a 200 answer.
-func rowResults(t *testing.T, r response) []map[string]any {
+func rowResults(t testing.TB, r response) []map[string]any {
 	t.Helper()
 	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 	var out []map[string]any
@@ -43,7 +43,7 @@ func rowResults(t *testing.T, r response) []map[string]any {
 }
 
 // requireStatuses asserts the import_status of each row, in order, and that indexes are 0..n-1.
-func requireStatuses(t *testing.T, r response, want ...string) []map[string]any {
+func requireStatuses(t testing.TB, r response, want ...string) []map[string]any {
 	t.Helper()
 	res := rowResults(t, r)
 	got := make([]string, 0, len(res))

@@ -39,9 +39,10 @@
 //   - interval_count is at most 2147483647, as it is stored in 32 bits.
 //   - discount is compared with amount_cents only when amount_cents is itself valid.
 //
-// Timestamps:
+// Timestamps (ParseTimestamp, which the api package uses for its query parameters too):
 //   - RFC 3339 as time.RFC3339Nano parses it, any offset, fractional seconds optional, with "t" and
 //     "z" accepted in lower case (RFC 3339 allows it); or a bare YYYY-MM-DD, meaning 00:00 UTC.
+//     A text over 64 bytes is refused (only a fraction can make it that long).
 //   - The result is UTC, truncated to the microsecond (what PostgreSQL stores, so a re-sent row
 //     compares equal to the stored one), and its year must be 1 to 9999 (so it can be written back
 //     as RFC 3339).
