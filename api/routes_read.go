@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -89,13 +88,5 @@ func (s *Server) querySource(c *gin.Context) (models.DataSource, error) {
 // queryPage reads the limit and cursor query parameters. The cursor is checked by the query that
 // uses it, as only the model knows its shape.
 func queryPage(c *gin.Context) (models.Page, error) {
-	p := models.Page{Limit: models.DefaultPageLimit, Cursor: c.Query("cursor")}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > models.MaxPageLimit {
-			return models.Page{}, models.Errorf(models.EINVALID, "limit must be an integer from 1 to %d.", models.MaxPageLimit)
-		}
-		p.Limit = n
-	}
-	return p, nil
+	return models.ParsePage(c.Query("limit"), c.Query("cursor"))
 }

@@ -143,13 +143,11 @@ func endStream(c *gin.Context, out *bufio.Writer, err error, written int) {
 
 // streamError ends a stream whose status is already sent with the problem as its last line.
 func streamError(c *gin.Context, out *bufio.Writer, err error) {
-	code, _ := classify(err)
+	code, detail := classify(err)
 	if code == models.EINTERNAL {
 		logger(c).Error("stream failed", "error", err.Error())
 	}
-	// The detail stays the error's own message even when classify says unavailable (writeError
-	// words that case for clients): this last line has always carried that message.
-	_ = json.NewEncoder(out).Encode(gin.H{"error": newProblem(code, models.ErrorMessage(err))})
+	_ = json.NewEncoder(out).Encode(gin.H{"error": newProblem(code, detail)})
 	_ = out.Flush()
 }
 

@@ -60,6 +60,9 @@ func decideAndWrite[R any](ctx context.Context, s *Service, k *kind[R], account 
 	case opt.DryRun: // nothing is written, so references are always looked up
 		return checkReferences(ctx, s, k, account, groups)
 	case changed:
+		if s.afterReads != nil {
+			s.afterReads()
+		}
 		return writeOrCheck(ctx, s, k, account, now, groups)
 	}
 	return nil

@@ -27,6 +27,10 @@ type Service struct {
 
 	sources   memo[sourceRef, uuid.UUID]
 	resending memo[sourceKey, bool]
+
+	// afterReads, when set (tests only), runs once a batch's reads have decided its statuses and
+	// before its write transaction begins.
+	afterReads func()
 }
 
 // Customers upserts a batch of customer rows of one account.
