@@ -22,7 +22,9 @@ func TestOverlappingBatchesAreSerial(t *testing.T) {
 	require.NoError(t, err)
 	src, _, err := db.CreateDataSource(ctx, acc.ID, "s")
 	require.NoError(t, err)
-	row := func(id, name string) string { return `{"id": "` + id + `", "data_source": "s", "name": "` + name + `"}` }
+	row := func(id, name string) string {
+		return `{"id": "` + id + `", "data_source": "s", "name": "` + name + `"}`
+	}
 	a, b := &ingest.Service{DB: db}, &ingest.Service{DB: db}
 	_, err = a.Customers(ctx, acc.ID, raws(row("x", "0"), row("y", "0")), ingest.Options{})
 	require.NoError(t, err)
