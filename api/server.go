@@ -9,6 +9,7 @@ import (
 	"invoice-ingest/config"
 	"invoice-ingest/ingest"
 	"invoice-ingest/models"
+	"invoice-ingest/telemetry"
 )
 
 // Server holds what the handlers need.
@@ -18,6 +19,8 @@ type Server struct {
 	Log    *slog.Logger
 	// Ingest runs the write path; a Service over DB when nil.
 	Ingest *ingest.Service
+	// Metrics records requests and rows for Prometheus; nil records nothing.
+	Metrics *telemetry.Metrics
 }
 
 // Handler builds the router.
@@ -29,7 +32,7 @@ func (s *Server) Handler() http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.UseRawPath = true // client ids may contain "/" (sent as %2F)
-	r.Use(requestID(), accessLog(s.Log), recovery())
+	r.Use(requestID(), s.observe(), accessLog(s.Log), recovery())
 	r.NoRoute(func(c *gin.Context) { writeError(c, models.Errorf(models.ENOTFOUND, "No such route.")) })
 	r.NoMethod(func(c *gin.Context) {
 		writeError(c, models.Errorf(models.EINVALID, "Method %s is not allowed here.", c.Request.Method))
