@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,8 +21,26 @@ type DB struct {
 	SQL  *sql.DB
 }
 
+// Option changes how Open sets up the pool.
+type Option func(*options)
+
+type options struct {
+	log      *slog.Logger
+	maxConns int
+}
+
+// WithLogger logs every statement at debug level on log (see statementLog).
+func WithLogger(log *slog.Logger) Option { return func(o *options) { o.log = log } }
+
+// WithMaxConns sets the most connections the pool opens (20 by default).
+func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
+
 // Open connects to the database at url (which must exist) and checks it answers.
-func Open(ctx context.Context, url string) (*DB, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
+	o := options{maxConns: 20}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
@@ -33,11 +52,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	// PostgreSQL's internal per-row foreign-key checks, doubling their cost.)
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	sqlDB := stdlib.OpenDB(*cfg)
-	sqlDB.SetMaxOpenConns(20)
-	sqlDB.SetMaxIdleConns(20)
+	sqlDB.SetMaxOpenConns(o.maxConns)
+	sqlDB.SetMaxIdleConns(o.maxConns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
-		Logger:                 logger.Discard,
+		Logger:                 gormLogger(o.log),
 		SkipDefaultTransaction: true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	})
@@ -50,6 +69,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s: %w", Describe(cfg), err)
 	}
 	return &DB{Gorm: gdb, SQL: sqlDB}, nil
+}
+
+// gormLogger is statementLog on log, or GORM's silent logger without one.
+func gormLogger(log *slog.Logger) logger.Interface {
+	if log == nil {
+		return logger.Discard
+	}
+	return statementLog{log: log}
 }
 
 // Close closes the pool.
