@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/zeebo/xxh3"
+
+	"invoice-ingest/validation"
 )
 
 // hashVersion starts every digest, so a change of what is hashed (or how) makes every stored row
@@ -52,12 +54,18 @@ func (h *hasher) sum() digest {
 	return xxh3.Hash128(h.buf).Bytes()
 }
 
-// rawDigest is the digest of a row's exact JSON text: 128-bit XXH3, seeded with hashVersion. Equal
-// digests under one key mean the client sent the very same bytes as the stored row's last write.
-// It runs on every row of every batch, before anything else is known, so it must be cheap: XXH3
-// hashes a row in a few tens of nanoseconds where SHA-256 took a tenth of a re-sent batch's
-// CPU. An accidental collision of two versions of one row is a 2^-128 event; a client able to
-// craft one would only fool itself about its own row.
+// rawDigest is the digest of a row's exact JSON text under this release's rules: 128-bit XXH3,
+// seeded with hashVersion and validation.RulesVersion. Equal digests under one key mean the client
+// sent the very same bytes as the stored row's last write, and the rules that accepted them then
+// still hold. It runs on every row of every batch, before anything else is known, so it must be
+// cheap (see DEPENDENCIES.md). An accidental collision of two versions of one row is a 2^-128
+// event; a client able to craft one would only fool itself about its own row.
+//
+// The content digest needs no rules version: a row parsed under new rules is compared by the
+// content they give it, so one they normalise as before stays "unchanged" and is not rewritten.
 func rawDigest(raw []byte) digest {
-	return xxh3.Hash128Seed(raw, hashVersion).Bytes()
+	return xxh3.Hash128Seed(raw, rawSeed).Bytes()
 }
+
+// rawSeed seeds rawDigest.
+const rawSeed = hashVersion<<32 | validation.RulesVersion
