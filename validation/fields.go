@@ -55,10 +55,54 @@ func readText(raw []byte) ([]byte, textState) {
 	if s == "" {
 		return nil, textAbsent
 	}
-	if strings.IndexByte(s, 0) >= 0 {
+	if strings.IndexByte(s, 0) >= 0 || loneSurrogate(inner) {
 		return nil, textUnclean
 	}
 	return []byte(s), textOK
+}
+
+// loneSurrogate tells whether the escaped JSON string content inner holds a \u escape of a UTF-16
+// surrogate that is not half of a pair. encoding/json turns such a half into U+FFFD, so two
+// different texts ("x\ud800", "x\udbff") would become the same id.
+func loneSurrogate(inner []byte) bool {
+	high := false // the previous escape was a high surrogate awaiting its low half
+	for i := 0; i < len(inner); i++ {
+		if inner[i] != '\\' || i+1 >= len(inner) {
+			if high {
+				return true
+			}
+			continue
+		}
+		if inner[i+1] != 'u' || i+6 > len(inner) {
+			if high {
+				return true
+			}
+			i++ // an escape of one character
+			continue
+		}
+		r, err := strconv.ParseUint(string(inner[i+2:i+6]), 16, 32)
+		if err != nil {
+			return false // not an escape json accepts: the decoder refused it already
+		}
+		switch {
+		case r >= 0xD800 && r <= 0xDBFF:
+			if high {
+				return true
+			}
+			high = true
+		case r >= 0xDC00 && r <= 0xDFFF:
+			if !high {
+				return true
+			}
+			high = false
+		default:
+			if high {
+				return true
+			}
+		}
+		i += 5
+	}
+	return high
 }
 
 // isAbsent reports whether raw stands for "not given": no member at all, or null.

@@ -25,7 +25,7 @@ func ParseTimestamp(s string) (t time.Time, ok bool) {
 	} else {
 		t, err = time.Parse(time.RFC3339Nano, upperTZ(s))
 	}
-	if err != nil {
+	if err != nil || !saneOffset(s) {
 		return time.Time{}, false
 	}
 	t = t.UTC().Truncate(time.Microsecond)
@@ -33,6 +33,16 @@ func ParseTimestamp(s string) (t time.Time, ok bool) {
 		return time.Time{}, false
 	}
 	return t, true
+}
+
+// saneOffset tells whether the numeric offset ending an RFC 3339 text, if any, is one RFC 3339
+// allows: hours 00-23, minutes 00-59. The time package accepts "+24:00" and "+23:60".
+func saneOffset(s string) bool {
+	if len(s) <= len(time.DateOnly) || (s[len(s)-6] != '+' && s[len(s)-6] != '-') {
+		return true // "Z", or a bare date
+	}
+	off := s[len(s)-5:]
+	return off[2] == ':' && off[:2] <= "23" && off[3:] <= "59"
 }
 
 // upperTZ returns s with every "t" and "z" upper-cased. Neither letter can stand anywhere else in
