@@ -1,18 +1,14 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"invoice-ingest/models"
+	"invoice-ingest/validation"
 )
-
-type dataSourceRequest struct {
-	Name *string `json:"name"`
-}
 
 type dataSourceResponse struct {
 	ID        string    `json:"id"`
@@ -31,12 +27,12 @@ func (s *Server) createDataSource(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	var req dataSourceRequest
-	if err := json.Unmarshal(body, &req); err != nil || req.Name == nil {
-		writeError(c, models.Errorf(models.EINVALID, `Body must be a JSON object with a string "name".`))
+	name, err := validation.DecodeName(body)
+	if err != nil {
+		writeError(c, models.Errorf(models.EINVALID, `Body must be a JSON object with "name": a string of 1 to 255 bytes of valid UTF-8 without NUL characters.`))
 		return
 	}
-	src, created, err := s.DB.CreateDataSource(c.Request.Context(), accountID(c), *req.Name)
+	src, created, err := s.DB.CreateDataSource(c.Request.Context(), accountID(c), name)
 	if err != nil {
 		writeError(c, err)
 		return

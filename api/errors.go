@@ -66,8 +66,12 @@ func writeError(c *gin.Context, err error) {
 // unavailable: the client can do something about that, namely retry.
 func classify(err error) (code, msg string) {
 	code, msg = models.ErrorCode(err), models.ErrorMessage(err)
-	if code == models.EINTERNAL && models.IsUnavailable(err) {
+	switch {
+	case code != models.EINTERNAL:
+	case models.IsUnavailable(err):
 		code, msg = models.EUNAVAILABLE, "The database is unavailable; retry later."
+	case models.IsDataException(err): // a backstop: values are checked before they reach the database
+		code, msg = models.EINVALID, "A value in this request cannot be stored or compared (invalid text or number)."
 	}
 	return code, msg
 }

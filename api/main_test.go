@@ -22,9 +22,10 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // env is a running API over the package's database.
 type env struct {
-	t   testing.TB
-	db  *models.DB
-	srv *httptest.Server
+	t       testing.TB
+	db      *models.DB
+	srv     *httptest.Server
+	handler http.Handler
 }
 
 func newEnv(t testing.TB, mutate ...func(*config.Config)) *env {
@@ -37,9 +38,10 @@ func newEnv(t testing.TB, mutate ...func(*config.Config)) *env {
 		m(&cfg)
 	}
 	s := &api.Server{DB: db, Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	srv := httptest.NewServer(s.Handler())
+	h := s.Handler()
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, db: db, srv: srv}
+	return &env{t: t, db: db, srv: srv, handler: h}
 }
 
 // account creates an account and returns its key.

@@ -41,7 +41,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 
-	data := r.Group("/data", s.authenticate())
+	data := r.Group("/data", s.authenticate(), checkIdentifiers())
 	read := data.Group("", requireScope(models.ScopeRead))
 	write := data.Group("", requireScope(models.ScopeWrite))
 

@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Page asks for one page of a list: at most Limit rows (0 means DefaultPageLimit) after the row
@@ -88,7 +90,7 @@ func decodeCursor(s string, withDate bool) (cursor, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var c cursor
-	if err := dec.Decode(&c); err != nil || dec.More() || c.I == "" || (c.D != nil) != withDate {
+	if err := dec.Decode(&c); err != nil || dec.More() || !validID(c.I) || (c.D != nil) != withDate {
 		return cursor{}, errBadCursor()
 	}
 	return c, nil
@@ -102,3 +104,8 @@ func invoiceCursor(inv Invoice) string {
 
 // cursorDate returns the date of an invoice cursor.
 func (c cursor) date() time.Time { return time.UnixMicro(*c.D).UTC() }
+
+// validID tells whether s can be a stored id: 1 to 255 bytes of valid UTF-8 without NUL.
+func validID(s string) bool {
+	return s != "" && len(s) <= 255 && utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}

@@ -27,8 +27,8 @@ const maxSourceName = 255
 // false). Concurrent calls with one name end with one source.
 func (db *DB) CreateDataSource(ctx context.Context, accountID uuid.UUID, name string) (DataSource, bool, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > maxSourceName {
-		return DataSource{}, false, Errorf(EINVALID, "name must be a string of 1 to %d characters.", maxSourceName)
+	if !validID(name) {
+		return DataSource{}, false, Errorf(EINVALID, "name must be a string of 1 to %d bytes of valid UTF-8 without NUL characters.", maxSourceName)
 	}
 	if _, err := uuid.Parse(name); err == nil {
 		// Sources are named by UUID or name wherever they are referenced: a UUID-shaped name would be ambiguous.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -43,4 +44,12 @@ func IsUnavailable(err error) bool {
 func IsRetryable(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+}
+
+// IsDataException tells whether PostgreSQL refused a value of the statement (SQLSTATE class 22:
+// invalid text encoding, NUL in text, numbers out of range): a fault of the client's input that
+// the edge checks should have caught, never of the server.
+func IsDataException(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && strings.HasPrefix(pgErr.Code, "22")
 }
