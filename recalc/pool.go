@@ -252,15 +252,11 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // releaseAllSQL releases every row held by any claim of this pool (locked_by starts with its prefix),
 // locking them in key order first.
-var releaseAllSQL = `
-UPDATE recalc_queue q SET locked_until = NULL, locked_by = NULL
-FROM (
+var releaseAllSQL = updateQueueSQL(unlock, `
     SELECT account_id, source_id, customer_id FROM recalc_queue q
     WHERE starts_with(q.locked_by, $1)
-    ORDER BY ` + keyOrder("q") + `
-    FOR UPDATE
-) l
-WHERE q.account_id = l.account_id AND q.source_id = l.source_id AND q.customer_id = l.customer_id`
+    ORDER BY `+keyOrder("q")+`
+    FOR UPDATE`)
 
 // releaseAll gives back every claim of this pool.
 func (p *Pool) releaseAll(ctx context.Context) error {
