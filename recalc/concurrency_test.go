@@ -60,7 +60,7 @@ func TestWriteDuringComputationRunsAgain(t *testing.T) {
 		}
 		return nil
 	}
-	n, err := p.RunOnce(context.Background())
+	n, _, err := p.runOnce(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 2, n, "both computed")
 

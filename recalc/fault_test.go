@@ -46,13 +46,13 @@ func TestAbandonedClaimIsTakenOverAfterLease(t *testing.T) {
 	require.Len(t, abandoned.items, 3)
 
 	b := NewPool(db, testConfig(july15(t)))
-	n, err := b.RunOnce(ctx)
+	n, _, err := b.runOnce(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, n, "a live claim is not taken")
 
 	// Once the lease has run out, B takes the customers over.
 	require.Eventually(t, func() bool {
-		n, err := b.RunOnce(ctx)
+		n, _, err := b.runOnce(ctx)
 		require.NoError(t, err)
 		return n == 3
 	}, 10*time.Second, 20*time.Millisecond)
@@ -92,7 +92,7 @@ func TestLeaseIsExtendedWhileComputing(t *testing.T) {
 	release := make(chan struct{})
 	slow.hooks.beforeWrite = func(context.Context, []CustomerKey) error { <-release; return nil }
 	done := make(chan error, 1)
-	go func() { _, err := slow.RunOnce(ctx); done <- err }()
+	go func() { _, _, err := slow.runOnce(ctx); done <- err }()
 
 	// Wait until the claim has outlived its first lease and is still held.
 	require.Eventually(t, func() bool {
@@ -103,7 +103,7 @@ func TestLeaseIsExtendedWhileComputing(t *testing.T) {
 		return held
 	}, 10*time.Second, 20*time.Millisecond)
 	other := NewPool(db, testConfig(july15(t)))
-	n, err := other.RunOnce(ctx)
+	n, _, err := other.runOnce(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, n, "an extended claim is not taken over")
 
@@ -140,7 +140,7 @@ func TestFailingCustomerIsRetriedWithBackoff(t *testing.T) {
 				}
 				return nil
 			}
-			n, err := p.RunOnce(context.Background())
+			n, _, err := p.runOnce(context.Background())
 			require.NoError(t, err)
 			assert.Equal(t, 4, n, "the others are computed")
 			assert.Equal(t, 4, count(t, db, `SELECT count(*) FROM customer_metrics`))
@@ -166,12 +166,12 @@ func TestFailingCustomerIsRetriedWithBackoff(t *testing.T) {
 			assert.Equal(t, tt.wantErr, st.Failing[0].LastError)
 
 			// Not due yet: nothing to do. Made due, it fails again and waits longer, up to MaxBackoff.
-			n, err = p.RunOnce(context.Background())
+			n, _, err = p.runOnce(context.Background())
 			require.NoError(t, err)
 			assert.Zero(t, n)
 			_, err = db.SQL.Exec(`UPDATE recalc_queue SET run_at = now()`)
 			require.NoError(t, err)
-			_, err = p.RunOnce(context.Background())
+			_, _, err = p.runOnce(context.Background())
 			require.NoError(t, err)
 			row, _ = queued(t, db, bad)
 			assert.Equal(t, 2, row.attempts)
@@ -204,7 +204,7 @@ func TestBatchFailureIsIsolatedToTheBadCustomer(t *testing.T) {
 		}
 		return nil
 	}
-	n, err := p.RunOnce(context.Background())
+	n, _, err := p.runOnce(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 36, n)
 	assert.LessOrEqual(t, attempts, 2*6+1, "bisection, not one attempt per customer")

@@ -79,7 +79,7 @@ func TestWriteDuringComputationStillInOutboxRunsAgain(t *testing.T) {
 		}
 		return nil
 	}
-	n, err := p.RunOnce(context.Background())
+	n, _, err := p.runOnce(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	ms, stale, err := CustomerMetrics(context.Background(), db, key)

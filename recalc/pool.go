@@ -28,8 +28,7 @@ const maxIdle = 5 * time.Second
 
 // Pool runs workers and the sweep.
 //
-// A Pool is safe for concurrent use; RunOnce may be called from several goroutines, and several
-// Pools (in one process or many) may share one queue.
+// A Pool is safe for concurrent use, and several Pools (in one process or many) may share one queue.
 type Pool struct {
 	db     *models.DB
 	cfg    Config
@@ -79,19 +78,13 @@ func (p *Pool) Run(ctx context.Context) error {
 	return p.releaseAll(rctx)
 }
 
-// RunOnce queues the customers the outbox names, then claims and processes at most one batch now (for tests and benchmarks); returns how many
-// customers it computed (whose metrics it wrote).
+// runOnce folds the outbox into the queue, then claims and processes at most one batch. It returns
+// how many customers it computed (whose metrics it wrote) and how many it claimed, so the worker
+// loop can tell an empty queue from a batch that failed.
 //
 // Customers whose computation fails are recorded in the queue (attempts, last_error, a later
-// run_at) and do not make RunOnce fail; it returns an error when it could not claim, or could not
+// run_at) and do not make runOnce fail; it returns an error when it could not claim, or could not
 // record or release the outcome (the claims then expire after the lease).
-func (p *Pool) RunOnce(ctx context.Context) (int, error) {
-	n, _, err := p.runOnce(ctx)
-	return n, err
-}
-
-// runOnce is RunOnce that also says how many customers it claimed, so the worker loop can tell an
-// empty queue from a batch that failed.
 func (p *Pool) runOnce(ctx context.Context) (computed, claimed int, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, 0, err

@@ -97,7 +97,7 @@ func TestWorkerStoresComputedMetrics(t *testing.T) {
 			enqueue(t, db, key)
 			at := day(t, tt.at)
 			clk.set(at)
-			n, err := p.RunOnce(context.Background())
+			n, _, err := p.runOnce(context.Background())
 			require.NoError(t, err)
 			require.Equal(t, 1, n)
 
