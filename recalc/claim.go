@@ -114,7 +114,7 @@ func (p *Pool) release(ctx context.Context, c *claim) error {
 var extendSQL = updateQueueSQL("locked_until = now() + $5::bigint * interval '1 microsecond'",
 	heldSQL(heldKeys, "FOR UPDATE OF q SKIP LOCKED"))
 
-// keepLease extends claim c's lease every third of a lease until the returned stop is called, so a
+// keepLease extends claim c's lease every heartbeat until the returned stop is called, so a
 // batch slower than the lease (a slow database, a huge customer) is not taken over and computed
 // twice. A worker that dies stops extending, and its claims expire after at most one lease.
 func (p *Pool) keepLease(ctx context.Context, c *claim) (stop func()) {
@@ -122,7 +122,7 @@ func (p *Pool) keepLease(ctx context.Context, c *claim) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(max(p.cfg.Lease/3, time.Millisecond))
+		tick := time.NewTicker(p.heartbeat)
 		defer tick.Stop()
 		args := keyArgs(keysOf(c.items), c.token, p.cfg.Lease.Microseconds())
 		for {
@@ -131,9 +131,13 @@ func (p *Pool) keepLease(ctx context.Context, c *claim) (stop func()) {
 				return
 			case <-tick.C:
 			}
-			_, err := p.db.SQL.ExecContext(ctx, extendSQL, args...)
+			res, err := p.db.SQL.ExecContext(ctx, extendSQL, args...)
 			if err != nil && ctx.Err() == nil {
 				p.cfg.Log.Warn("recalc: extend lease", "err", err, "claim", c.token)
+			}
+			if err == nil && p.hooks.extended != nil {
+				n, _ := res.RowsAffected()
+				p.hooks.extended(n)
 			}
 		}
 	}()

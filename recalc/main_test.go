@@ -144,6 +144,7 @@ type queueRow struct {
 	attempts    int
 	lastError   string
 	runAtIn     time.Duration // run_at - now()
+	backoff     time.Duration // run_at - updated_at: the wait a failure set, measured when it was recorded
 	locked      bool          // locked_until IS NOT NULL
 	lockedUntil time.Duration // locked_until - now(), when locked
 	lockedBy    string
@@ -154,28 +155,32 @@ func queued(t testing.TB, db *models.DB, key CustomerKey) (queueRow, bool) {
 	t.Helper()
 	var r queueRow
 	var lastError, lockedBy sql.NullString
-	var runAtUs int64
+	var runAtUs, backoffUs int64
 	var lockedUs sql.NullInt64
 	err := db.SQL.QueryRowContext(context.Background(), `
 		SELECT version, attempts, last_error,
 		       (extract(epoch FROM run_at - now()) * 1e6)::bigint,
+		       (extract(epoch FROM run_at - updated_at) * 1e6)::bigint,
 		       (extract(epoch FROM locked_until - now()) * 1e6)::bigint, locked_by
 		FROM recalc_queue WHERE account_id = $1 AND source_id = $2 AND customer_id = $3`,
 		key.AccountID.String(), key.SourceID.String(), key.CustomerID).
-		Scan(&r.version, &r.attempts, &lastError, &runAtUs, &lockedUs, &lockedBy)
+		Scan(&r.version, &r.attempts, &lastError, &runAtUs, &backoffUs, &lockedUs, &lockedBy)
 	if err == sql.ErrNoRows {
 		return r, false
 	}
 	require.NoError(t, err)
 	r.lastError, r.lockedBy = lastError.String, lockedBy.String
 	r.runAtIn = time.Duration(runAtUs) * time.Microsecond
+	r.backoff = time.Duration(backoffUs) * time.Microsecond
 	r.locked, r.lockedUntil = lockedUs.Valid, time.Duration(lockedUs.Int64)*time.Microsecond
 	return r, true
 }
 
-// count runs a SELECT count(*) ... and returns the count.
-func count(t testing.TB, db *models.DB, query string, args ...any) int {
-	t.Helper()
+// count runs a SELECT count(*) ... and returns the count. t may be an EventuallyWithT collector.
+func count(t require.TestingT, db *models.DB, query string, args ...any) int {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	var n int
 	require.NoError(t, db.SQL.QueryRowContext(context.Background(), query, args...).Scan(&n))
 	return n

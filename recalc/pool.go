@@ -36,14 +36,21 @@ type Pool struct {
 	seq    atomic.Uint64 // numbers claims, see claim.token
 
 	stopGrace time.Duration
+	// heartbeat is how often a batch in flight extends its lease: a third of the lease, so a beat or
+	// two may fail before the lease runs out.
+	heartbeat time.Duration
 	hooks     hooks
 }
 
-// hooks let in-package tests watch and disturb a batch at fixed points. All nil in production.
+// hooks let in-package tests watch and disturb a batch at fixed points: a test waits for the event
+// a hook signals rather than for time to pass, so no test depends on how fast its machine is. All
+// nil in production.
 type hooks struct {
 	claimed     func(keys []CustomerKey)                            // after a claim committed
 	compute     func(key CustomerKey) error                         // per customer, before Compute; an error or panic fails it
 	beforeWrite func(ctx context.Context, keys []CustomerKey) error // after computing, before write-back; an error fails the attempt
+	written     func(finished []CustomerKey)                        // after a write-back committed, with the customers it took off the queue
+	extended    func(rows int64)                                    // after a heartbeat extended the lease of rows queue rows
 }
 
 // NewPool returns a pool working on db's queue; cfg's zero fields get defaults.
@@ -53,7 +60,7 @@ func NewPool(db *models.DB, cfg Config) *Pool {
 	nonce := make([]byte, 4)
 	_, _ = rand.Read(nonce)
 	return &Pool{db: db, cfg: cfg, prefix: cfg.WorkerID + "#" + hex.EncodeToString(nonce) + ".",
-		stopGrace: defaultStopGrace}
+		stopGrace: defaultStopGrace, heartbeat: max(cfg.Lease/3, time.Millisecond)}
 }
 
 // Run blocks until ctx is done; then it stops claiming, finishes or releases claimed work

@@ -117,6 +117,9 @@ func (p *Pool) write(ctx context.Context, token string, items []item, results []
 	for i, key := range w.failed {
 		p.logFailed(key, w.failures[i])
 	}
+	if p.hooks.written != nil {
+		p.hooks.written(w.finished)
+	}
 	return len(w.written), nil
 }
 
