@@ -15,8 +15,8 @@ import (
 )
 
 // defaultStopGrace is how long a batch in flight when Run's context ends may still take to finish;
-// past it the batch is abandoned and its claims released. A batch normally takes well under a
-// second, so this only bites when the database hangs.
+// past it the batch is abandoned and its claims released. It is far longer than a batch takes, so
+// it only bites when the database hangs.
 const defaultStopGrace = 10 * time.Second
 
 // releaseTimeout bounds the statements that give claims back after a stop or a failure: they must

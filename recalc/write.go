@@ -126,16 +126,16 @@ func (p *Pool) write(ctx context.Context, token string, items []item, results []
 // writeBack is a batch's results sorted by what the write-back does with each customer, each list
 // column-wise, since every statement takes its customers as arrays.
 type writeBack struct {
-	written     []CustomerKey // their metrics rows are replaced by metrics
-	metrics     metricRows
-	scheduled   []CustomerKey // next change at nextChanges[i]
-	nextChanges []time.Time
-	unscheduled []CustomerKey // nothing changes with time alone
-	finished    []CustomerKey // queue row done, if its version is still finishedVersions[i]
-	finishedVer []int64
-	rerun       []CustomerKey // written, but a write landed meanwhile: queued again
-	failed      []CustomerKey // computation failed with failures[i]
-	failures    []string
+	written          []CustomerKey // their metrics rows are replaced by metrics
+	metrics          metricRows
+	scheduled        []CustomerKey // next change at nextChanges[i]
+	nextChanges      []time.Time
+	unscheduled      []CustomerKey // nothing changes with time alone
+	finished         []CustomerKey // queue row done, if its version is still finishedVersions[i]
+	finishedVersions []int64
+	rerun            []CustomerKey // written, but a write landed meanwhile: queued again
+	failed           []CustomerKey // computation failed with failures[i]
+	failures         []string
 }
 
 // planWrite sorts items by their results and by versions, what lockOwned found: a customer no
@@ -162,7 +162,7 @@ func planWrite(items []item, results []result, versions []int64) *writeBack {
 		}
 		if versions[i] == it.version {
 			w.finished = append(w.finished, it.key)
-			w.finishedVer = append(w.finishedVer, it.version)
+			w.finishedVersions = append(w.finishedVersions, it.version)
 		} else {
 			w.rerun = append(w.rerun, it.key)
 		}
@@ -198,7 +198,7 @@ func (w *writeBack) storeSchedule(ctx context.Context, tx *sql.Tx) error {
 
 // settleQueue deletes the queue rows of finished customers and releases those to run again.
 func (w *writeBack) settleQueue(ctx context.Context, tx *sql.Tx, token string) error {
-	if err := execKeys(ctx, tx, "finish queue rows", finishSQL, w.finished, w.finishedVer, token); err != nil {
+	if err := execKeys(ctx, tx, "finish queue rows", finishSQL, w.finished, w.finishedVersions, token); err != nil {
 		return err
 	}
 	return execKeys(ctx, tx, "release changed queue rows", rerunSQL, w.rerun, token)
