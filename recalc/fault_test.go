@@ -3,7 +3,6 @@ package recalc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -13,28 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// seedCustomers gives n customers one running subscription each and queues them.
-func seedCustomers(t *testing.T, f *fixture, n int) []CustomerKey {
-	t.Helper()
-	keys := make([]CustomerKey, n)
-	for i := range keys {
-		keys[i] = f.key(fmt.Sprintf("cus_%03d", i))
-		f.addInvoices(t, keys[i].CustomerID, testInvoice{id: "i1", typ: "subscription", date: "2024-07-01",
-			start: "2024-07-01", end: "2024-08-01", amount: 9900, currency: "USD"})
-	}
-	enqueue(t, f.db, keys...)
-	return keys
-}
-
-func july15(t testing.TB) func() time.Time {
-	return func() time.Time { return day(t, "2024-07-15") }
-}
-
 func TestAbandonedClaimIsTakenOverAfterLease(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	f := newFixture(t, db)
-	keys := seedCustomers(t, f, 3)
+	db, keys := seedCustomers(t, 3)
 	ctx := context.Background()
 
 	// Worker A claims and dies before computing anything (no process, no lease extension).
@@ -81,9 +61,7 @@ func TestAbandonedClaimIsTakenOverAfterLease(t *testing.T) {
 
 func TestLeaseIsExtendedWhileComputing(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	f := newFixture(t, db)
-	keys := seedCustomers(t, f, 1)
+	db, keys := seedCustomers(t, 1)
 	ctx := context.Background()
 
 	// The default lease, a minute, which no slow machine runs out during the test; the heartbeat
@@ -134,9 +112,7 @@ func TestFailingCustomerIsRetriedWithBackoff(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			db := newDB(t)
-			f := newFixture(t, db)
-			keys := seedCustomers(t, f, 5)
+			db, keys := seedCustomers(t, 5)
 			bad := keys[2]
 			cfg := testConfig(july15(t))
 			cfg.MaxBackoff = 1500 * time.Millisecond
@@ -200,9 +176,7 @@ func TestFailingCustomerIsRetriedWithBackoff(t *testing.T) {
 
 func TestBatchFailureIsIsolatedToTheBadCustomer(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	f := newFixture(t, db)
-	keys := seedCustomers(t, f, 37)
+	db, keys := seedCustomers(t, 37)
 	bad := keys[21]
 	p := NewPool(db, testConfig(july15(t)))
 	// Any write-back that includes the bad customer fails, as a statement error would.

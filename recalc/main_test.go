@@ -3,6 +3,7 @@ package recalc
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -50,6 +51,25 @@ func (f *fixture) key(customer string) CustomerKey {
 	return CustomerKey{AccountID: f.account, SourceID: f.source, CustomerID: customer}
 }
 
+// julySubscription is a monthly subscription running through July 2024, at 99.00 USD.
+var julySubscription = testInvoice{id: "i1", typ: "subscription", date: "2024-07-01", start: "2024-07-01",
+	end: "2024-08-01", amount: 9900, currency: "USD"}
+
+// seedCustomers gives n customers of a database of their own one running subscription each, and
+// queues them.
+func seedCustomers(t *testing.T, n int) (*models.DB, []CustomerKey) {
+	t.Helper()
+	db := newDB(t)
+	f := newFixture(t, db)
+	keys := make([]CustomerKey, n)
+	for i := range keys {
+		keys[i] = f.key(fmt.Sprintf("cus_%03d", i))
+		f.addInvoices(t, keys[i].CustomerID, julySubscription)
+	}
+	enqueue(t, db, keys...)
+	return db, keys
+}
+
 // testInvoice is an invoice row as a test writes it.
 type testInvoice struct {
 	id       string
@@ -93,6 +113,11 @@ func asInvoices(t testing.TB, invs []testInvoice) []Invoice {
 			AmountCents: inv.amount, DiscountCents: inv.discount, Currency: inv.currency, SubscriptionID: inv.subID}
 	}
 	return out
+}
+
+// july15 is a clock pinned to 2024-07-15, mid-way through the subscriptions tests seed.
+func july15(t testing.TB) func() time.Time {
+	return func() time.Time { return day(t, "2024-07-15") }
 }
 
 // day parses YYYY-MM-DD as midnight UTC.

@@ -61,9 +61,7 @@ func lockedRows(t *testing.T, p *Pool) int {
 
 func TestRunDrainsQueueAndStops(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	f := newFixture(t, db)
-	keys := seedCustomers(t, f, 300)
+	db, keys := seedCustomers(t, 300)
 	cfg := testConfig(july15(t))
 	cfg.BatchSize = 40
 	p := NewPool(db, cfg)
@@ -81,9 +79,7 @@ func TestRunDrainsQueueAndStops(t *testing.T) {
 
 func TestRunStopFinishesBatchInFlight(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	f := newFixture(t, db)
-	seedCustomers(t, f, 10)
+	db, _ := seedCustomers(t, 10)
 	p := NewPool(db, testConfig(july15(t)))
 	inWrite, stopped := make(chan struct{}), make(chan struct{})
 	p.hooks.beforeWrite = func(context.Context, []CustomerKey) error {
@@ -103,9 +99,7 @@ func TestRunStopFinishesBatchInFlight(t *testing.T) {
 
 func TestRunStopReleasesUnfinishedClaims(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	f := newFixture(t, db)
-	keys := seedCustomers(t, f, 10)
+	db, keys := seedCustomers(t, 10)
 	cfg := testConfig(july15(t))
 	cfg.Workers = 3
 	cfg.BatchSize = 4
@@ -134,9 +128,7 @@ func TestRunStopReleasesUnfinishedClaims(t *testing.T) {
 
 func TestRunKeepsWorkingAfterFailures(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	f := newFixture(t, db)
-	keys := seedCustomers(t, f, 20)
+	db, keys := seedCustomers(t, 20)
 	cfg := testConfig(july15(t))
 	cfg.MaxBackoff = time.Millisecond // the test is about recovering, not about waiting
 	p := NewPool(db, cfg)
