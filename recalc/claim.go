@@ -109,7 +109,7 @@ func (p *Pool) release(ctx context.Context, c *claim) error {
 }
 
 // extendSQL pushes the lease of the rows still held by claim $4 to now() + $5 microseconds. SKIP
-// LOCKED: a row an ingest transaction (or our own write-back) holds is skipped rather than waited
+// LOCKED: a row a fold (or our own write-back) holds is skipped rather than waited
 // for; the next heartbeat catches it, well before the lease ends.
 var extendSQL = updateQueueSQL("locked_until = now() + $5::bigint * interval '1 microsecond'",
 	heldSQL(heldKeys, "FOR UPDATE OF q SKIP LOCKED"))
