@@ -30,17 +30,12 @@ type claim struct {
 // is bumping right now (they are claimed on a later poll).
 //
 // Due and expired are judged by the database's clock, the one clock every process shares.
-const claimSQL = `
-UPDATE recalc_queue q
-SET locked_until = now() + $2::bigint * interval '1 microsecond', locked_by = $1
-FROM (
+var claimSQL = updateQueueSQL("locked_until = now() + $2::bigint * interval '1 microsecond', locked_by = $1", `
     SELECT account_id, source_id, customer_id FROM recalc_queue
     WHERE run_at <= now() AND (locked_until IS NULL OR locked_until < now())
     ORDER BY run_at
     LIMIT $3
-    FOR UPDATE SKIP LOCKED
-) c
-WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
+    FOR UPDATE SKIP LOCKED`) + `
 RETURNING q.account_id, q.source_id, q.customer_id, q.version`
 
 // claim takes the next batch; an empty claim when nothing is due.
@@ -75,59 +70,51 @@ func keysOf(items []item) []CustomerKey {
 	return keys
 }
 
-// ownedSQL selects, among the keys $1..$3, the rows still held by claim $4, and locks them in key
-// order. Statements that follow it in the same transaction find their rows locked already, so they
-// cannot deadlock with a fold bumping several of them (folds lock in the same order). A row no longer held by us (lease expired and taken by another worker, or finished by it)
-// is neither returned nor locked.
-var ownedSQL = `
-SELECT c.n, q.version
+// heldSQL selects cols of the queue rows q among the keys $1..$3 (c, numbered c.n in their order)
+// that claim $4 still holds, locking them with lock. Every statement that settles or extends a claim
+// starts from it: a row no longer ours (its lease expired and another worker took it, or finished
+// it) is neither returned nor locked, so a late worker never touches another claim's row.
+func heldSQL(cols, lock string) string {
+	return `
+SELECT ` + cols + `
 FROM unnest($1::uuid[], $2::uuid[], $3::text[]) WITH ORDINALITY AS c(account_id, source_id, customer_id, n)
-JOIN recalc_queue q ON q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
+JOIN recalc_queue q ON ` + sameKey("q", "c") + `
 WHERE q.locked_by = $4
-ORDER BY ` + keyOrder("q") + `
-FOR UPDATE OF q`
+` + lock
+}
+
+// lockInKeyOrder locks heldSQL's rows in the one global order (see compareKeys), so a transaction
+// locking them waits for a fold bumping several of them instead of deadlocking with it.
+var lockInKeyOrder = "ORDER BY " + keyOrder("q") + "\nFOR UPDATE OF q"
+
+// heldKeys are the columns heldSQL returns for updateQueueSQL.
+const heldKeys = "q.account_id, q.source_id, q.customer_id"
+
+// ownedSQL returns, for each key still held by claim $4, its ordinal and the row's version, having
+// locked the rows in key order: the statements that follow it in the same transaction find their
+// rows locked already.
+var ownedSQL = heldSQL("c.n, q.version", lockInKeyOrder)
 
 // releaseSQL gives back, without counting an attempt, the rows among $1..$3 still held by claim
-// $4, so any worker may take them at once. The rows are locked in key order first.
-var releaseSQL = `
-UPDATE recalc_queue q SET locked_until = NULL, locked_by = NULL
-FROM (
-    SELECT q.account_id, q.source_id, q.customer_id
-    FROM recalc_queue q
-    JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(account_id, source_id, customer_id)
-      ON q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
-    WHERE q.locked_by = $4
-    ORDER BY ` + keyOrder("q") + `
-    FOR UPDATE OF q
-) l
-WHERE q.account_id = l.account_id AND q.source_id = l.source_id AND q.customer_id = l.customer_id`
+// $4, so any worker may take them at once.
+var releaseSQL = updateQueueSQL(unlock, heldSQL(heldKeys, lockInKeyOrder))
 
 // release gives back what is left of claim c: the rows it still holds, whatever part of the batch
 // was finished (deleted), failed or released already.
 func (p *Pool) release(ctx context.Context, c *claim) error {
-	a := arraysOf(keysOf(c.items))
-	if _, err := p.db.SQL.ExecContext(ctx, releaseSQL, a.accounts, a.sources, a.customers, c.token); err != nil {
+	if _, err := p.db.SQL.ExecContext(ctx, releaseSQL, keyArgs(keysOf(c.items), c.token)...); err != nil {
 		return fmt.Errorf("release claim: %w", err)
 	}
 	return nil
 }
 
 // extendSQL pushes the lease of the rows still held by claim $4 to now() + $5 microseconds. SKIP
-// LOCKED: a row an ingest transaction (or our own write-back) holds is skipped rather than waited
+// LOCKED: a row a fold (or our own write-back) holds is skipped rather than waited
 // for; the next heartbeat catches it, well before the lease ends.
-var extendSQL = `
-UPDATE recalc_queue q SET locked_until = now() + $5::bigint * interval '1 microsecond'
-FROM (
-    SELECT q.account_id, q.source_id, q.customer_id
-    FROM recalc_queue q
-    JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(account_id, source_id, customer_id)
-      ON q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
-    WHERE q.locked_by = $4
-    FOR UPDATE OF q SKIP LOCKED
-) l
-WHERE q.account_id = l.account_id AND q.source_id = l.source_id AND q.customer_id = l.customer_id`
+var extendSQL = updateQueueSQL("locked_until = now() + $5::bigint * interval '1 microsecond'",
+	heldSQL(heldKeys, "FOR UPDATE OF q SKIP LOCKED"))
 
-// keepLease extends claim c's lease every third of a lease until the returned stop is called, so a
+// keepLease extends claim c's lease every heartbeat until the returned stop is called, so a
 // batch slower than the lease (a slow database, a huge customer) is not taken over and computed
 // twice. A worker that dies stops extending, and its claims expire after at most one lease.
 func (p *Pool) keepLease(ctx context.Context, c *claim) (stop func()) {
@@ -135,18 +122,22 @@ func (p *Pool) keepLease(ctx context.Context, c *claim) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(max(p.cfg.Lease/3, time.Millisecond))
+		tick := time.NewTicker(p.heartbeat)
 		defer tick.Stop()
-		a := arraysOf(keysOf(c.items))
+		args := keyArgs(keysOf(c.items), c.token, p.cfg.Lease.Microseconds())
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
 			}
-			_, err := p.db.SQL.ExecContext(ctx, extendSQL, a.accounts, a.sources, a.customers, c.token, p.cfg.Lease.Microseconds())
+			res, err := p.db.SQL.ExecContext(ctx, extendSQL, args...)
 			if err != nil && ctx.Err() == nil {
 				p.cfg.Log.Warn("recalc: extend lease", "err", err, "claim", c.token)
+			}
+			if err == nil && p.hooks.extended != nil {
+				n, _ := res.RowsAffected()
+				p.hooks.extended(n)
 			}
 		}
 	}()

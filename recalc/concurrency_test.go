@@ -17,8 +17,7 @@ func TestManyWritesOneComputation(t *testing.T) {
 	db := newDB(t)
 	f := newFixture(t, db)
 	key := f.key("cus_1")
-	f.addInvoices(t, key.CustomerID, testInvoice{id: "i1", typ: "subscription", date: "2024-07-01",
-		start: "2024-07-01", end: "2024-08-01", amount: 9900, currency: "USD"})
+	f.addInvoices(t, key.CustomerID, julySubscription)
 	for range 1000 {
 		enqueue(t, db, key)
 	}
@@ -26,7 +25,7 @@ func TestManyWritesOneComputation(t *testing.T) {
 	require.True(t, ok)
 	require.EqualValues(t, 1, row.version, "one queue row, left alone by writes while nobody holds it")
 
-	p := NewPool(db, testConfig(func() time.Time { return day(t, "2024-07-15") }))
+	p := NewPool(db, testConfig(july15(t)))
 	var computations atomic.Int64
 	p.hooks.compute = func(CustomerKey) error { computations.Add(1); return nil }
 	assert.Equal(t, 1, drain(t, p))
@@ -40,13 +39,11 @@ func TestWriteDuringComputationRunsAgain(t *testing.T) {
 	db := newDB(t)
 	f := newFixture(t, db)
 	key, bystander := f.key("cus_1"), f.key("cus_2")
-	sub := testInvoice{id: "i1", typ: "subscription", date: "2024-07-01", start: "2024-07-01", end: "2024-08-01",
-		amount: 9900, currency: "USD"}
-	f.addInvoices(t, key.CustomerID, sub)
-	f.addInvoices(t, bystander.CustomerID, sub)
+	f.addInvoices(t, key.CustomerID, julySubscription)
+	f.addInvoices(t, bystander.CustomerID, julySubscription)
 	enqueue(t, db, key, bystander)
 
-	p := NewPool(db, testConfig(func() time.Time { return day(t, "2024-07-15") }))
+	p := NewPool(db, testConfig(july15(t)))
 	// Between computing and writing back, a write for cus_1 commits: a new invoice, queued in the
 	// same transaction, as ingest does.
 	second := testInvoice{id: "i2", typ: "subscription", date: "2024-07-01", start: "2024-07-01", end: "2024-08-01",
@@ -60,7 +57,7 @@ func TestWriteDuringComputationRunsAgain(t *testing.T) {
 		}
 		return nil
 	}
-	n, err := p.RunOnce(context.Background())
+	n, _, err := p.runOnce(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 2, n, "both computed")
 
@@ -106,7 +103,7 @@ func TestTwoPoolsNeverComputeOneCustomerAtOnce(t *testing.T) {
 	inFlight := map[CustomerKey]string{}
 	computed := map[CustomerKey]int{}
 	newPool := func(name string) *Pool {
-		cfg := testConfig(func() time.Time { return day(t, "2024-07-15") })
+		cfg := testConfig(july15(t))
 		cfg.Workers, cfg.BatchSize, cfg.WorkerID = 3, 25, name
 		p := NewPool(db, cfg)
 		p.hooks.claimed = func(keys []CustomerKey) {
@@ -140,9 +137,10 @@ func TestTwoPoolsNeverComputeOneCustomerAtOnce(t *testing.T) {
 	for i := range 300 {
 		enqueue(t, db, keys[(i*7)%customers], keys[(i*13)%customers])
 	}
-	require.Eventually(t, func() bool {
-		return count(t, db, `SELECT count(*) FROM recalc_queue`) == 0
-	}, 30*time.Second, 10*time.Millisecond)
+	// Customers go back on the queue while others drain it: a state to poll for, not an event.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Zero(c, count(c, db, `SELECT count(*) FROM recalc_queue`))
+	}, signalTimeout(), 10*time.Millisecond)
 	cancel()
 	wg.Wait()
 

@@ -2,6 +2,11 @@
 // metric definitions as pure functions, the queue that ingest writes to in its own transaction, the
 // workers that drain it, and the sweep that re-queues customers whose metrics move with time.
 //
+// recalc owns four tables, whose schema is among models' migrations: recalc_outbox (customers
+// that committed writes changed), recalc_queue (customers waiting for or under recalculation),
+// customer_metrics (the metrics) and customer_metric_schedule (when each customer's metrics next
+// move with time alone).
+//
 // # Metric definitions
 //
 // [Compute] is a pure function of a customer's non-archived invoices and an instant t: no database,

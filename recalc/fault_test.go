@@ -3,7 +3,6 @@ package recalc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -13,49 +12,30 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// seedCustomers gives n customers one running subscription each and queues them.
-func seedCustomers(t *testing.T, f *fixture, n int) []CustomerKey {
-	t.Helper()
-	keys := make([]CustomerKey, n)
-	for i := range keys {
-		keys[i] = f.key(fmt.Sprintf("cus_%03d", i))
-		f.addInvoices(t, keys[i].CustomerID, testInvoice{id: "i1", typ: "subscription", date: "2024-07-01",
-			start: "2024-07-01", end: "2024-08-01", amount: 9900, currency: "USD"})
-	}
-	enqueue(t, f.db, keys...)
-	return keys
-}
-
-func july15(t testing.TB) func() time.Time {
-	return func() time.Time { return day(t, "2024-07-15") }
-}
-
 func TestAbandonedClaimIsTakenOverAfterLease(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	f := newFixture(t, db)
-	keys := seedCustomers(t, f, 3)
+	db, keys := seedCustomers(t, 3)
 	ctx := context.Background()
 
 	// Worker A claims and dies before computing anything (no process, no lease extension).
 	cfgA := testConfig(july15(t))
-	cfgA.Lease, cfgA.WorkerID = time.Second, "dead"
+	cfgA.WorkerID = "dead"
 	a := NewPool(db, cfgA)
 	abandoned, err := a.claim(ctx)
 	require.NoError(t, err)
 	require.Len(t, abandoned.items, 3)
 
 	b := NewPool(db, testConfig(july15(t)))
-	n, err := b.RunOnce(ctx)
+	n, _, err := b.runOnce(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, n, "a live claim is not taken")
 
-	// Once the lease has run out, B takes the customers over.
-	require.Eventually(t, func() bool {
-		n, err := b.RunOnce(ctx)
-		require.NoError(t, err)
-		return n == 3
-	}, 10*time.Second, 20*time.Millisecond)
+	// Once the lease has run out (set to have, rather than waited for), B takes the customers over.
+	_, err = db.SQL.Exec(`UPDATE recalc_queue SET locked_until = now() - interval '1 second' WHERE starts_with(locked_by, 'dead#')`)
+	require.NoError(t, err)
+	n, _, err = b.runOnce(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
 	for _, k := range keys {
 		_, ok := queued(t, db, k)
 		assert.False(t, ok)
@@ -81,34 +61,39 @@ func TestAbandonedClaimIsTakenOverAfterLease(t *testing.T) {
 
 func TestLeaseIsExtendedWhileComputing(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	f := newFixture(t, db)
-	keys := seedCustomers(t, f, 1)
+	db, keys := seedCustomers(t, 1)
 	ctx := context.Background()
 
-	cfg := testConfig(july15(t))
-	cfg.Lease = time.Second
-	slow := NewPool(db, cfg)
+	// The default lease, a minute, which no slow machine runs out during the test; the heartbeat
+	// is shortened instead, so that the lease is extended at once.
+	slow := NewPool(db, testConfig(july15(t)))
+	slow.heartbeat = time.Millisecond
+	firstLeaseEnd, extended := newSignal[time.Time](), newSignal[int64]()
+	slow.hooks.claimed = func([]CustomerKey) {
+		var end time.Time
+		assert.NoError(t, db.SQL.QueryRow(`SELECT locked_until FROM recalc_queue`).Scan(&end))
+		firstLeaseEnd.send(end)
+	}
+	slow.hooks.extended = extended.send
 	release := make(chan struct{})
 	slow.hooks.beforeWrite = func(context.Context, []CustomerKey) error { <-release; return nil }
 	done := make(chan error, 1)
-	go func() { _, err := slow.RunOnce(ctx); done <- err }()
+	go func() { _, _, err := slow.runOnce(ctx); done <- err }()
 
-	// Wait until the claim has outlived its first lease and is still held.
-	require.Eventually(t, func() bool {
-		var held bool
-		require.NoError(t, db.SQL.QueryRow(`SELECT count(*) = 1 FROM recalc_queue
-			WHERE locked_until > now() AND now() > created_at + $1 * interval '1 millisecond'`,
-			cfg.Lease.Milliseconds()*3/2).Scan(&held))
-		return held
-	}, 10*time.Second, 20*time.Millisecond)
+	// The claim is extended past the end of its first lease, and so still held after it.
+	end := waitFor(t, firstLeaseEnd)
+	require.EqualValues(t, 1, waitFor(t, extended), "the heartbeat extends the claimed row")
+	var held bool
+	require.NoError(t, db.SQL.QueryRow(`SELECT count(*) = 1 FROM recalc_queue
+		WHERE locked_until > $1 AND starts_with(locked_by, $2)`, end, slow.prefix).Scan(&held))
+	assert.True(t, held, "the lease ends later than the first one did")
 	other := NewPool(db, testConfig(july15(t)))
-	n, err := other.RunOnce(ctx)
+	n, _, err := other.runOnce(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, n, "an extended claim is not taken over")
 
 	close(release)
-	require.NoError(t, <-done)
+	require.NoError(t, waitFor(t, done))
 	_, ok := queued(t, db, keys[0])
 	assert.False(t, ok)
 }
@@ -127,9 +112,7 @@ func TestFailingCustomerIsRetriedWithBackoff(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			db := newDB(t)
-			f := newFixture(t, db)
-			keys := seedCustomers(t, f, 5)
+			db, keys := seedCustomers(t, 5)
 			bad := keys[2]
 			cfg := testConfig(july15(t))
 			cfg.MaxBackoff = 1500 * time.Millisecond
@@ -140,7 +123,7 @@ func TestFailingCustomerIsRetriedWithBackoff(t *testing.T) {
 				}
 				return nil
 			}
-			n, err := p.RunOnce(context.Background())
+			n, _, err := p.runOnce(context.Background())
 			require.NoError(t, err)
 			assert.Equal(t, 4, n, "the others are computed")
 			assert.Equal(t, 4, count(t, db, `SELECT count(*) FROM customer_metrics`))
@@ -151,9 +134,9 @@ func TestFailingCustomerIsRetriedWithBackoff(t *testing.T) {
 			assert.Equal(t, tt.wantErr, row.lastError)
 			assert.False(t, row.locked)
 			assert.Empty(t, row.lockedBy)
-			// First retry after 0.9 to 1 s, measured a moment later.
-			assert.Greater(t, row.runAtIn, 500*time.Millisecond, "first retry after ~1s")
-			assert.LessOrEqual(t, row.runAtIn, time.Second, "first retry after ~1s")
+			// First retry after 0.9 to 1 s, measured from when the failure was recorded.
+			assert.GreaterOrEqual(t, row.backoff, 900*time.Millisecond, "first retry after ~1s")
+			assert.LessOrEqual(t, row.backoff, time.Second, "first retry after ~1s")
 			_, stale, err := CustomerMetrics(context.Background(), db, bad)
 			require.NoError(t, err)
 			assert.True(t, stale)
@@ -165,18 +148,21 @@ func TestFailingCustomerIsRetriedWithBackoff(t *testing.T) {
 			assert.Equal(t, 1, st.Failing[0].Attempts)
 			assert.Equal(t, tt.wantErr, st.Failing[0].LastError)
 
-			// Not due yet: nothing to do. Made due, it fails again and waits longer, up to MaxBackoff.
-			n, err = p.RunOnce(context.Background())
+			// Not due yet (its retry moved an hour on, out of reach of a slow machine): nothing to do.
+			// Made due, it fails again and waits longer, up to MaxBackoff.
+			_, err = db.SQL.Exec(`UPDATE recalc_queue SET run_at = run_at + interval '1 hour'`)
+			require.NoError(t, err)
+			n, _, err = p.runOnce(context.Background())
 			require.NoError(t, err)
 			assert.Zero(t, n)
 			_, err = db.SQL.Exec(`UPDATE recalc_queue SET run_at = now()`)
 			require.NoError(t, err)
-			_, err = p.RunOnce(context.Background())
+			_, _, err = p.runOnce(context.Background())
 			require.NoError(t, err)
 			row, _ = queued(t, db, bad)
 			assert.Equal(t, 2, row.attempts)
-			assert.Greater(t, row.runAtIn, time.Second, "backoff doubled")
-			assert.LessOrEqual(t, row.runAtIn, 1500*time.Millisecond, "capped at MaxBackoff")
+			assert.Greater(t, row.backoff, time.Second, "backoff doubled")
+			assert.LessOrEqual(t, row.backoff, 1500*time.Millisecond, "capped at MaxBackoff")
 
 			// Fixed, it is computed and leaves the queue.
 			p.hooks.compute = nil
@@ -190,9 +176,7 @@ func TestFailingCustomerIsRetriedWithBackoff(t *testing.T) {
 
 func TestBatchFailureIsIsolatedToTheBadCustomer(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	f := newFixture(t, db)
-	keys := seedCustomers(t, f, 37)
+	db, keys := seedCustomers(t, 37)
 	bad := keys[21]
 	p := NewPool(db, testConfig(july15(t)))
 	// Any write-back that includes the bad customer fails, as a statement error would.
@@ -204,7 +188,7 @@ func TestBatchFailureIsIsolatedToTheBadCustomer(t *testing.T) {
 		}
 		return nil
 	}
-	n, err := p.RunOnce(context.Background())
+	n, _, err := p.runOnce(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 36, n)
 	assert.LessOrEqual(t, attempts, 2*6+1, "bisection, not one attempt per customer")

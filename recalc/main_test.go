@@ -3,6 +3,7 @@ package recalc
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -51,6 +52,25 @@ func (f *fixture) key(customer string) CustomerKey {
 	return CustomerKey{AccountID: f.account, SourceID: f.source, CustomerID: customer}
 }
 
+// julySubscription is a monthly subscription running through July 2024, at 99.00 USD.
+var julySubscription = testInvoice{id: "i1", typ: "subscription", date: "2024-07-01", start: "2024-07-01",
+	end: "2024-08-01", amount: 9900, currency: "USD"}
+
+// seedCustomers gives n customers of a database of their own one running subscription each, and
+// queues them.
+func seedCustomers(t *testing.T, n int) (*models.DB, []CustomerKey) {
+	t.Helper()
+	db := newDB(t)
+	f := newFixture(t, db)
+	keys := make([]CustomerKey, n)
+	for i := range keys {
+		keys[i] = f.key(fmt.Sprintf("cus_%03d", i))
+		f.addInvoices(t, keys[i].CustomerID, julySubscription)
+	}
+	enqueue(t, db, keys...)
+	return db, keys
+}
+
 // testInvoice is an invoice row as a test writes it.
 type testInvoice struct {
 	id       string
@@ -94,6 +114,11 @@ func asInvoices(t testing.TB, invs []testInvoice) []Invoice {
 			AmountCents: inv.amount, DiscountCents: inv.discount, Currency: inv.currency, SubscriptionID: inv.subID}
 	}
 	return out
+}
+
+// july15 is a clock pinned to 2024-07-15, mid-way through the subscriptions tests seed.
+func july15(t testing.TB) func() time.Time {
+	return func() time.Time { return day(t, "2024-07-15") }
 }
 
 // day parses YYYY-MM-DD as midnight UTC.
@@ -141,6 +166,7 @@ type queueRow struct {
 	attempts    int
 	lastError   string
 	runAtIn     time.Duration // run_at - now()
+	backoff     time.Duration // run_at - updated_at: the wait a failure set, measured when it was recorded
 	locked      bool          // locked_until IS NOT NULL
 	lockedUntil time.Duration // locked_until - now(), when locked
 	lockedBy    string
@@ -151,28 +177,32 @@ func queued(t testing.TB, db *models.DB, key CustomerKey) (queueRow, bool) {
 	t.Helper()
 	var r queueRow
 	var lastError, lockedBy sql.NullString
-	var runAtUs int64
+	var runAtUs, backoffUs int64
 	var lockedUs sql.NullInt64
 	err := db.SQL.QueryRowContext(context.Background(), `
 		SELECT version, attempts, last_error,
 		       (extract(epoch FROM run_at - now()) * 1e6)::bigint,
+		       (extract(epoch FROM run_at - updated_at) * 1e6)::bigint,
 		       (extract(epoch FROM locked_until - now()) * 1e6)::bigint, locked_by
 		FROM recalc_queue WHERE account_id = $1 AND source_id = $2 AND customer_id = $3`,
 		key.AccountID.String(), key.SourceID.String(), key.CustomerID).
-		Scan(&r.version, &r.attempts, &lastError, &runAtUs, &lockedUs, &lockedBy)
+		Scan(&r.version, &r.attempts, &lastError, &runAtUs, &backoffUs, &lockedUs, &lockedBy)
 	if err == sql.ErrNoRows {
 		return r, false
 	}
 	require.NoError(t, err)
 	r.lastError, r.lockedBy = lastError.String, lockedBy.String
 	r.runAtIn = time.Duration(runAtUs) * time.Microsecond
+	r.backoff = time.Duration(backoffUs) * time.Microsecond
 	r.locked, r.lockedUntil = lockedUs.Valid, time.Duration(lockedUs.Int64)*time.Microsecond
 	return r, true
 }
 
-// count runs a SELECT count(*) ... and returns the count.
-func count(t testing.TB, db *models.DB, query string, args ...any) int {
-	t.Helper()
+// count runs a SELECT count(*) ... and returns the count. t may be an EventuallyWithT collector.
+func count(t require.TestingT, db *models.DB, query string, args ...any) int {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	var n int
 	require.NoError(t, db.SQL.QueryRowContext(context.Background(), query, args...).Scan(&n))
 	return n

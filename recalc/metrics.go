@@ -3,12 +3,14 @@ package recalc
 import (
 	"math"
 	"time"
+
+	"invoice-ingest/validation"
 )
 
 // Invoice is what metrics need of one stored, non-archived invoice; the caller leaves archived ones
 // out, since SPEC excludes them from metrics.
 type Invoice struct {
-	Type           string    // "subscription", "one-time", "refund", "cancellation"
+	Type           string    // one of validation.InvoiceTypes; another value is counted but moves no money
 	Date           time.Time // UTC
 	StartDate      time.Time // UTC
 	EndDate        time.Time // UTC
@@ -41,14 +43,6 @@ const (
 	StatusNone = "none"
 )
 
-// Invoice types as SPEC spells them; other values count as invoices but move no money.
-const (
-	invoiceSubscription = "subscription"
-	invoiceOneTime      = "one-time"
-	invoiceRefund       = "refund"
-	invoiceCancellation = "cancellation"
-)
-
 // cancelIndexThreshold is how many subscription-specific cancellations a linear scan tolerates
 // before a map pays for itself.
 const cancelIndexThreshold = 16
@@ -79,7 +73,7 @@ func Compute(invoices []Invoice, t time.Time) (metrics []Metrics, nextChange tim
 		}
 		reached := !inv.Date.After(t)
 		switch inv.Type {
-		case invoiceSubscription:
+		case validation.TypeSubscription:
 			nextChange = earliestAfter(nextChange, inv.StartDate, t)
 			nextChange = earliestAfter(nextChange, inv.EndDate, t)
 			net := subSat(inv.AmountCents, inv.DiscountCents)
@@ -94,11 +88,11 @@ func Compute(invoices []Invoice, t time.Time) (metrics []Metrics, nextChange tim
 			if t.Before(inv.EndDate) && !cancels.cancelled(inv, invoices) {
 				m.MRRCents = addSat(m.MRRCents, MonthlyCents(net, inv.StartDate, inv.EndDate))
 			}
-		case invoiceOneTime:
+		case validation.TypeOneTime:
 			if reached {
 				m.RevenueCents = addSat(m.RevenueCents, subSat(inv.AmountCents, inv.DiscountCents))
 			}
-		case invoiceRefund:
+		case validation.TypeRefund:
 			if reached {
 				m.RevenueCents = subSat(m.RevenueCents, inv.AmountCents)
 			}
@@ -170,7 +164,7 @@ func newCancelIndex(invoices []Invoice, t time.Time) cancelIndex {
 	c := cancelIndex{t: t}
 	for i := range invoices {
 		inv := &invoices[i]
-		if inv.Type != invoiceCancellation || inv.Date.After(t) {
+		if inv.Type != validation.TypeCancellation || inv.Date.After(t) {
 			continue
 		}
 		if inv.SubscriptionID != "" {
@@ -203,7 +197,7 @@ func (c *cancelIndex) cancelled(sub *Invoice, invoices []Invoice) bool {
 	}
 	for i := range invoices {
 		inv := &invoices[i]
-		if inv.Type == invoiceCancellation && inv.SubscriptionID == sub.SubscriptionID &&
+		if inv.Type == validation.TypeCancellation && inv.SubscriptionID == sub.SubscriptionID &&
 			!inv.Date.After(c.t) && inv.Date.After(sub.StartDate) {
 			return true
 		}
@@ -216,7 +210,7 @@ func (c *cancelIndex) buildByID(invoices []Invoice) {
 	c.latestByID = make(map[string]time.Time, c.withID)
 	for i := range invoices {
 		inv := &invoices[i]
-		if inv.Type != invoiceCancellation || inv.SubscriptionID == "" || inv.Date.After(c.t) {
+		if inv.Type != validation.TypeCancellation || inv.SubscriptionID == "" || inv.Date.After(c.t) {
 			continue
 		}
 		if d, ok := c.latestByID[inv.SubscriptionID]; !ok || inv.Date.After(d) {

@@ -7,8 +7,8 @@ import (
 	"invoice-ingest/models"
 )
 
-// foldRows bounds the outbox rows one fold takes: a few hundred thousand customers at most (an
-// ingest chunk names up to a thousand), so one fold is one statement of well under a second.
+// foldRows bounds the outbox rows one fold statement takes (an ingest chunk names up to a thousand
+// customers), so a fold stays a short statement however far workers have fallen behind.
 const foldRows = 100
 
 // foldSQL moves up to $1 outbox rows, oldest first, into recalc_queue, in one transaction: the

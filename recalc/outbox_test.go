@@ -3,7 +3,6 @@ package recalc
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
@@ -62,11 +61,10 @@ func TestWriteDuringComputationStillInOutboxRunsAgain(t *testing.T) {
 	db := newDB(t)
 	f := newFixture(t, db)
 	key := f.key("cus_1")
-	f.addInvoices(t, key.CustomerID, testInvoice{id: "i1", typ: "subscription", date: "2024-07-01",
-		start: "2024-07-01", end: "2024-08-01", amount: 9900, currency: "USD"})
+	f.addInvoices(t, key.CustomerID, julySubscription)
 	enqueue(t, db, key)
 
-	p := NewPool(db, testConfig(func() time.Time { return day(t, "2024-07-15") }))
+	p := NewPool(db, testConfig(july15(t)))
 	// A write commits between computing and writing back, and no fold sees it before the
 	// write-back deletes the queue row: the outbox still names the customer.
 	injected := false
@@ -79,7 +77,7 @@ func TestWriteDuringComputationStillInOutboxRunsAgain(t *testing.T) {
 		}
 		return nil
 	}
-	n, err := p.RunOnce(context.Background())
+	n, _, err := p.runOnce(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	ms, stale, err := CustomerMetrics(context.Background(), db, key)

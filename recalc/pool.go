@@ -15,8 +15,8 @@ import (
 )
 
 // defaultStopGrace is how long a batch in flight when Run's context ends may still take to finish;
-// past it the batch is abandoned and its claims released. A batch normally takes well under a
-// second, so this only bites when the database hangs.
+// past it the batch is abandoned and its claims released. It is far longer than a batch takes, so
+// it only bites when the database hangs.
 const defaultStopGrace = 10 * time.Second
 
 // releaseTimeout bounds the statements that give claims back after a stop or a failure: they must
@@ -28,8 +28,7 @@ const maxIdle = 5 * time.Second
 
 // Pool runs workers and the sweep.
 //
-// A Pool is safe for concurrent use; RunOnce may be called from several goroutines, and several
-// Pools (in one process or many) may share one queue.
+// A Pool is safe for concurrent use, and several Pools (in one process or many) may share one queue.
 type Pool struct {
 	db     *models.DB
 	cfg    Config
@@ -37,14 +36,21 @@ type Pool struct {
 	seq    atomic.Uint64 // numbers claims, see claim.token
 
 	stopGrace time.Duration
+	// heartbeat is how often a batch in flight extends its lease: a third of the lease, so a beat or
+	// two may fail before the lease runs out.
+	heartbeat time.Duration
 	hooks     hooks
 }
 
-// hooks let in-package tests watch and disturb a batch at fixed points. All nil in production.
+// hooks let in-package tests watch and disturb a batch at fixed points: a test waits for the event
+// a hook signals rather than for time to pass, so no test depends on how fast its machine is. All
+// nil in production.
 type hooks struct {
 	claimed     func(keys []CustomerKey)                            // after a claim committed
 	compute     func(key CustomerKey) error                         // per customer, before Compute; an error or panic fails it
 	beforeWrite func(ctx context.Context, keys []CustomerKey) error // after computing, before write-back; an error fails the attempt
+	written     func(finished []CustomerKey)                        // after a write-back committed, with the customers it took off the queue
+	extended    func(rows int64)                                    // after a heartbeat extended the lease of rows queue rows
 }
 
 // NewPool returns a pool working on db's queue; cfg's zero fields get defaults.
@@ -54,7 +60,7 @@ func NewPool(db *models.DB, cfg Config) *Pool {
 	nonce := make([]byte, 4)
 	_, _ = rand.Read(nonce)
 	return &Pool{db: db, cfg: cfg, prefix: cfg.WorkerID + "#" + hex.EncodeToString(nonce) + ".",
-		stopGrace: defaultStopGrace}
+		stopGrace: defaultStopGrace, heartbeat: max(cfg.Lease/3, time.Millisecond)}
 }
 
 // Run blocks until ctx is done; then it stops claiming, finishes or releases claimed work
@@ -79,19 +85,13 @@ func (p *Pool) Run(ctx context.Context) error {
 	return p.releaseAll(rctx)
 }
 
-// RunOnce queues the customers the outbox names, then claims and processes at most one batch now (for tests and benchmarks); returns how many
-// customers it computed (whose metrics it wrote).
+// runOnce folds the outbox into the queue, then claims and processes at most one batch. It returns
+// how many customers it computed (whose metrics it wrote) and how many it claimed, so the worker
+// loop can tell an empty queue from a batch that failed.
 //
 // Customers whose computation fails are recorded in the queue (attempts, last_error, a later
-// run_at) and do not make RunOnce fail; it returns an error when it could not claim, or could not
+// run_at) and do not make runOnce fail; it returns an error when it could not claim, or could not
 // record or release the outcome (the claims then expire after the lease).
-func (p *Pool) RunOnce(ctx context.Context) (int, error) {
-	n, _, err := p.runOnce(ctx)
-	return n, err
-}
-
-// runOnce is RunOnce that also says how many customers it claimed, so the worker loop can tell an
-// empty queue from a batch that failed.
 func (p *Pool) runOnce(ctx context.Context) (computed, claimed int, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, 0, err
@@ -252,15 +252,11 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // releaseAllSQL releases every row held by any claim of this pool (locked_by starts with its prefix),
 // locking them in key order first.
-var releaseAllSQL = `
-UPDATE recalc_queue q SET locked_until = NULL, locked_by = NULL
-FROM (
+var releaseAllSQL = updateQueueSQL(unlock, `
     SELECT account_id, source_id, customer_id FROM recalc_queue q
     WHERE starts_with(q.locked_by, $1)
-    ORDER BY ` + keyOrder("q") + `
-    FOR UPDATE
-) l
-WHERE q.account_id = l.account_id AND q.source_id = l.source_id AND q.customer_id = l.customer_id`
+    ORDER BY `+keyOrder("q")+`
+    FOR UPDATE`)
 
 // releaseAll gives back every claim of this pool.
 func (p *Pool) releaseAll(ctx context.Context) error {

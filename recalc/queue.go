@@ -34,6 +34,26 @@ func keyOrder(alias string) string {
 	return alias + ".account_id, " + alias + ".source_id, " + alias + `.customer_id COLLATE "C"`
 }
 
+// sameKey is the SQL condition that tables (aliases) a and b hold the same customer.
+func sameKey(a, b string) string {
+	return a + ".account_id = " + b + ".account_id AND " + a + ".source_id = " + b + ".source_id AND " +
+		a + ".customer_id = " + b + ".customer_id"
+}
+
+// updateQueueSQL sets set on the queue rows (q) that the query rows selects and locks. Locking in a
+// subquery first is what lets the caller choose the order (or SKIP LOCKED): an UPDATE on its own
+// locks rows in whatever order its plan visits them.
+func updateQueueSQL(set, rows string) string {
+	return `
+UPDATE recalc_queue q SET ` + set + `
+FROM (` + rows + `
+) l
+WHERE ` + sameKey("q", "l")
+}
+
+// unlock is the SET clause that gives a queue row back: no lease, no holder.
+const unlock = "locked_until = NULL, locked_by = NULL"
+
 // keyArrays holds keys column-wise, the shape unnest($1::uuid[], $2::uuid[], $3::text[]) takes:
 // one statement for any number of customers, with a fixed text, so its plan is cached. Uuids go to
 // pgx as [16]byte, which it encodes natively; uuid.UUID would be sent through its text Valuer.
@@ -54,4 +74,10 @@ func arraysOf(keys []CustomerKey) keyArrays {
 		a.accounts[i], a.sources[i], a.customers[i] = k.AccountID, k.SourceID, k.CustomerID
 	}
 	return a
+}
+
+// keyArgs returns a statement's arguments: keys column-wise as $1..$3, then more.
+func keyArgs(keys []CustomerKey, more ...any) []any {
+	a := arraysOf(keys)
+	return append([]any{a.accounts, a.sources, a.customers}, more...)
 }

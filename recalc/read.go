@@ -11,8 +11,9 @@ import (
 // readSQL returns the customer's metrics rows, and whether it is queued (or named by an outbox row
 // not folded yet), in one statement so both come from one snapshot: a reader never sees new
 // metrics still flagged stale by a queue row that was already deleted, or old metrics flagged
-// fresh. The outbox part scans the account's pending outbox rows: a handful while workers keep up. The LEFT JOIN on a one-row VALUES yields the
-// stale flag even when the customer has no metrics (yet, or any more).
+// fresh. The outbox part scans the account's pending outbox rows, which stay few while workers
+// keep up. The LEFT JOIN on a one-row VALUES yields the stale flag even when the customer has no
+// metrics (yet, or any more).
 const readSQL = `
 SELECT EXISTS (SELECT 1 FROM recalc_queue q
                WHERE q.account_id = $1 AND q.source_id = $2 AND q.customer_id = $3)

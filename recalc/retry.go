@@ -30,13 +30,11 @@ WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_i
 // markFailed records failures of keys (errs[i] for keys[i]) held by claim token, inside tx, whose
 // rows the caller has locked with lockOwned.
 func (p *Pool) markFailed(ctx context.Context, tx *sql.Tx, token string, keys []CustomerKey, errs []string) error {
-	a := arraysOf(keys)
 	msgs := make([]string, len(errs))
 	for i, e := range errs {
 		msgs[i] = truncate(e, maxErrorLen)
 	}
-	if _, err := tx.ExecContext(ctx, failSQL, a.accounts, a.sources, a.customers, msgs, token,
-		p.cfg.MaxBackoff.Microseconds()); err != nil {
+	if _, err := tx.ExecContext(ctx, failSQL, keyArgs(keys, msgs, token, p.cfg.MaxBackoff.Microseconds())...); err != nil {
 		return fmt.Errorf("record failed recalculations: %w", err)
 	}
 	return nil
@@ -63,10 +61,16 @@ func (p *Pool) fail(ctx context.Context, token string, items []item, cause error
 		return fmt.Errorf("commit recording failure: %w", err)
 	}
 	for _, it := range items {
-		p.cfg.Log.Warn("recalc: customer failed", "account", it.key.AccountID, "source", it.key.SourceID,
-			"customer", it.key.CustomerID, "err", cause)
+		p.logFailed(it.key, cause)
 	}
 	return nil
+}
+
+// logFailed tells whoever watches the logs that key's recalculation failed with err; the queue row
+// records it too, but nobody reads the queue unprompted.
+func (p *Pool) logFailed(key CustomerKey, err any) {
+	p.cfg.Log.Warn("recalc: customer failed", "account", key.AccountID, "source", key.SourceID,
+		"customer", key.CustomerID, "err", err)
 }
 
 // truncate cuts s to at most n bytes of valid UTF-8 without NUL bytes, which PostgreSQL text

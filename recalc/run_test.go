@@ -29,12 +29,28 @@ func startPool(t *testing.T, p *Pool, ctx context.Context) (wait func() error) {
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
 	return func() error {
-		select {
-		case err := <-done:
-			return err
-		case <-time.After(30 * time.Second):
-			t.Fatal("Run did not return after its context ended")
-			return nil
+		t.Helper()
+		return waitFor(t, done)
+	}
+}
+
+// finishedSignal signals the customers each write-back of p takes off the queue.
+func finishedSignal(p *Pool) signal[[]CustomerKey] {
+	finished := newSignal[[]CustomerKey]()
+	p.hooks.written = finished.send
+	return finished
+}
+
+// waitFinished waits until a write-back has taken every key off the queue.
+func waitFinished(t *testing.T, finished signal[[]CustomerKey], keys []CustomerKey) {
+	t.Helper()
+	left := make(map[CustomerKey]bool, len(keys))
+	for _, k := range keys {
+		left[k] = true
+	}
+	for len(left) > 0 {
+		for _, k := range waitFor(t, finished) {
+			delete(left, k)
 		}
 	}
 }
@@ -45,30 +61,25 @@ func lockedRows(t *testing.T, p *Pool) int {
 
 func TestRunDrainsQueueAndStops(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	f := newFixture(t, db)
-	keys := seedCustomers(t, f, 300)
+	db, keys := seedCustomers(t, 300)
 	cfg := testConfig(july15(t))
 	cfg.BatchSize = 40
 	p := NewPool(db, cfg)
+	finished := finishedSignal(p)
 	stop := runPool(t, p)
-	require.Eventually(t, func() bool {
-		return count(t, db, `SELECT count(*) FROM recalc_queue`) == 0
-	}, 30*time.Second, 10*time.Millisecond)
+	waitFinished(t, finished, keys)
+	assert.Zero(t, count(t, db, `SELECT count(*) FROM recalc_queue`))
 	// A write while running is picked up by the polling workers.
 	enqueue(t, db, keys[0])
-	require.Eventually(t, func() bool {
-		return count(t, db, `SELECT count(*) FROM recalc_queue`) == 0
-	}, 30*time.Second, 10*time.Millisecond)
+	waitFinished(t, finished, keys[:1])
+	assert.Zero(t, count(t, db, `SELECT count(*) FROM recalc_queue`))
 	require.NoError(t, stop())
 	assert.Equal(t, 300, count(t, db, `SELECT count(*) FROM customer_metrics`))
 }
 
 func TestRunStopFinishesBatchInFlight(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	f := newFixture(t, db)
-	seedCustomers(t, f, 10)
+	db, _ := seedCustomers(t, 10)
 	p := NewPool(db, testConfig(july15(t)))
 	inWrite, stopped := make(chan struct{}), make(chan struct{})
 	p.hooks.beforeWrite = func(context.Context, []CustomerKey) error {
@@ -78,7 +89,7 @@ func TestRunStopFinishesBatchInFlight(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	wait := startPool(t, p, ctx)
-	<-inWrite
+	waitFor(t, inWrite)
 	cancel()
 	close(stopped)
 	require.NoError(t, wait())
@@ -88,9 +99,7 @@ func TestRunStopFinishesBatchInFlight(t *testing.T) {
 
 func TestRunStopReleasesUnfinishedClaims(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	f := newFixture(t, db)
-	keys := seedCustomers(t, f, 10)
+	db, keys := seedCustomers(t, 10)
 	cfg := testConfig(july15(t))
 	cfg.Workers = 3
 	cfg.BatchSize = 4
@@ -104,7 +113,7 @@ func TestRunStopReleasesUnfinishedClaims(t *testing.T) {
 	}
 	stop := runPool(t, p)
 	for range 3 {
-		<-claimed
+		waitFor(t, claimed)
 	}
 	require.Equal(t, 10, lockedRows(t, p), "all claimed")
 	require.NoError(t, stop())
@@ -119,10 +128,11 @@ func TestRunStopReleasesUnfinishedClaims(t *testing.T) {
 
 func TestRunKeepsWorkingAfterFailures(t *testing.T) {
 	t.Parallel()
-	db := newDB(t)
-	f := newFixture(t, db)
-	keys := seedCustomers(t, f, 20)
-	p := NewPool(db, testConfig(july15(t)))
+	db, keys := seedCustomers(t, 20)
+	cfg := testConfig(july15(t))
+	cfg.MaxBackoff = time.Millisecond // the test is about recovering, not about waiting
+	p := NewPool(db, cfg)
+	finished := finishedSignal(p)
 	var mu sync.Mutex
 	fails := map[string]bool{}
 	p.hooks.beforeWrite = func(_ context.Context, ks []CustomerKey) error {
@@ -138,10 +148,9 @@ func TestRunKeepsWorkingAfterFailures(t *testing.T) {
 		return nil
 	}
 	stop := runPool(t, p)
-	// Every customer fails once on its own, waits out ~1s of backoff, then succeeds.
-	require.Eventually(t, func() bool {
-		return count(t, db, `SELECT count(*) FROM recalc_queue`) == 0
-	}, 30*time.Second, 20*time.Millisecond)
+	// Every customer fails once on its own, waits out its backoff, then succeeds.
+	waitFinished(t, finished, keys)
+	assert.Zero(t, count(t, db, `SELECT count(*) FROM recalc_queue`))
 	require.NoError(t, stop())
 	mu.Lock()
 	defer mu.Unlock()

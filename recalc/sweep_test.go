@@ -60,8 +60,7 @@ func TestSweepRecalculatesWhenAPeriodEnds(t *testing.T) {
 	db := newDB(t)
 	f := newFixture(t, db)
 	key := f.key("cus_1")
-	f.addInvoices(t, key.CustomerID, testInvoice{id: "i1", typ: "subscription", date: "2024-07-01",
-		start: "2024-07-01", end: "2024-08-01", amount: 9900, currency: "USD"})
+	f.addInvoices(t, key.CustomerID, julySubscription)
 	enqueue(t, db, key)
 	clk := newClock(day(t, "2024-07-15"))
 	p := NewPool(db, testConfig(clk.now))

@@ -97,7 +97,7 @@ func TestWorkerStoresComputedMetrics(t *testing.T) {
 			enqueue(t, db, key)
 			at := day(t, tt.at)
 			clk.set(at)
-			n, err := p.RunOnce(context.Background())
+			n, _, err := p.runOnce(context.Background())
 			require.NoError(t, err)
 			require.Equal(t, 1, n)
 
@@ -133,10 +133,10 @@ func TestWorkerRemovesMetricsWhenAllInvoicesArchived(t *testing.T) {
 	f := newFixture(t, db)
 	key := f.key("cus_1")
 	f.addInvoices(t, key.CustomerID,
-		testInvoice{id: "i1", typ: "subscription", date: "2024-07-01", start: "2024-07-01", end: "2024-08-01", amount: 9900, currency: "USD"},
+		julySubscription,
 		testInvoice{id: "i2", typ: "one-time", date: "2024-07-01", start: "2024-07-01", end: "2024-07-01", amount: 100, currency: "EUR"})
 	enqueue(t, db, key)
-	p := NewPool(db, testConfig(func() time.Time { return day(t, "2024-07-15") }))
+	p := NewPool(db, testConfig(july15(t)))
 	require.Equal(t, 1, drain(t, p))
 	ms, _, err := CustomerMetrics(context.Background(), db, key)
 	require.NoError(t, err)
@@ -171,8 +171,7 @@ func TestCustomerMetricsStale(t *testing.T) {
 	db := newDB(t)
 	f := newFixture(t, db)
 	key := f.key("cus_1")
-	f.addInvoices(t, key.CustomerID, testInvoice{id: "i1", typ: "subscription", date: "2024-07-01",
-		start: "2024-07-01", end: "2024-08-01", amount: 9900, currency: "USD"})
+	f.addInvoices(t, key.CustomerID, julySubscription)
 	ctx := context.Background()
 
 	ms, stale, err := CustomerMetrics(ctx, db, key)
@@ -186,7 +185,7 @@ func TestCustomerMetricsStale(t *testing.T) {
 	assert.Empty(t, ms)
 	assert.True(t, stale, "queued")
 
-	p := NewPool(db, testConfig(func() time.Time { return day(t, "2024-07-15") }))
+	p := NewPool(db, testConfig(july15(t)))
 	var staleWhileRunning bool
 	p.hooks.beforeWrite = func(ctx context.Context, _ []CustomerKey) error {
 		_, staleWhileRunning, err = CustomerMetrics(ctx, db, key)

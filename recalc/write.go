@@ -11,8 +11,7 @@ import (
 // item the version its row has now, or -1 when the row is no longer ours. Called first in every
 // transaction that settles claimed rows (see ownedSQL).
 func lockOwned(ctx context.Context, tx *sql.Tx, token string, items []item) ([]int64, error) {
-	a := arraysOf(keysOf(items))
-	rows, err := tx.QueryContext(ctx, ownedSQL, a.accounts, a.sources, a.customers, token)
+	rows, err := tx.QueryContext(ctx, ownedSQL, keyArgs(keysOf(items), token)...)
 	if err != nil {
 		return nil, fmt.Errorf("lock claimed rows: %w", err)
 	}
@@ -35,10 +34,15 @@ func lockOwned(ctx context.Context, tx *sql.Tx, token string, items []item) ([]i
 	return versions, nil
 }
 
-const deleteMetricsSQL = `
-DELETE FROM customer_metrics m
+// deleteKeysSQL deletes table's rows of the customers $1..$3.
+func deleteKeysSQL(table string) string {
+	return `
+DELETE FROM ` + table + ` d
 USING unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(account_id, source_id, customer_id)
-WHERE m.account_id = c.account_id AND m.source_id = c.source_id AND m.customer_id = c.customer_id`
+WHERE ` + sameKey("d", "c")
+}
+
+var deleteMetricsSQL = deleteKeysSQL("customer_metrics")
 
 const insertMetricsSQL = `
 INSERT INTO customer_metrics (account_id, source_id, customer_id, currency, mrr_cents, arr_cents,
@@ -55,10 +59,7 @@ SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[])
 ON CONFLICT (account_id, source_id, customer_id) DO UPDATE SET next_change_at = excluded.next_change_at
 WHERE customer_metric_schedule.next_change_at IS DISTINCT FROM excluded.next_change_at`
 
-const deleteScheduleSQL = `
-DELETE FROM customer_metric_schedule s
-USING unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(account_id, source_id, customer_id)
-WHERE s.account_id = c.account_id AND s.source_id = c.source_id AND s.customer_id = c.customer_id`
+var deleteScheduleSQL = deleteKeysSQL("customer_metric_schedule")
 
 // finishSQL removes the queue rows whose version is still the claimed one: their metrics now
 // reflect every write. The version and locked_by tests repeat what lockOwned established, so the
@@ -95,89 +96,124 @@ func (p *Pool) write(ctx context.Context, token string, items []item, results []
 	if err != nil {
 		return 0, err
 	}
-
-	var written, finished, rerun, failed []CustomerKey
-	var finishedVersions []int64
-	var failures []string
-	var scheduled []CustomerKey
-	var nextChanges []time.Time
-	var unscheduled []CustomerKey
-	var m metricRows
-	for i, it := range items {
-		r := &results[i]
-		switch {
-		case versions[i] < 0:
-			continue // no longer ours
-		case r.err != nil:
-			failed = append(failed, it.key)
-			failures = append(failures, r.err.Error())
-			continue
-		}
-		written = append(written, it.key)
-		m.add(it.key, r.metrics)
-		if r.nextChange.IsZero() {
-			unscheduled = append(unscheduled, it.key)
-		} else {
-			scheduled = append(scheduled, it.key)
-			nextChanges = append(nextChanges, r.nextChange)
-		}
-		if versions[i] == it.version {
-			finished = append(finished, it.key)
-			finishedVersions = append(finishedVersions, it.version)
-		} else {
-			rerun = append(rerun, it.key)
-		}
+	w := planWrite(items, results, versions)
+	if err := w.storeMetrics(ctx, tx, t); err != nil {
+		return 0, err
 	}
-
-	if len(written) > 0 {
-		a := arraysOf(written)
-		if _, err := tx.ExecContext(ctx, deleteMetricsSQL, a.accounts, a.sources, a.customers); err != nil {
-			return 0, fmt.Errorf("delete old metrics: %w", err)
-		}
+	if err := w.storeSchedule(ctx, tx); err != nil {
+		return 0, err
 	}
-	if len(m.customers) > 0 {
-		if _, err := tx.ExecContext(ctx, insertMetricsSQL, m.accounts, m.sources, m.customers, m.currencies,
-			m.mrr, m.arr, m.revenue, m.count, m.first, m.last, m.status, t); err != nil {
-			return 0, fmt.Errorf("insert metrics: %w", err)
-		}
+	if err := w.settleQueue(ctx, tx, token); err != nil {
+		return 0, err
 	}
-	if len(scheduled) > 0 {
-		a := arraysOf(scheduled)
-		if _, err := tx.ExecContext(ctx, upsertScheduleSQL, a.accounts, a.sources, a.customers, nextChanges); err != nil {
-			return 0, fmt.Errorf("upsert metric schedule: %w", err)
-		}
-	}
-	if len(unscheduled) > 0 {
-		a := arraysOf(unscheduled)
-		if _, err := tx.ExecContext(ctx, deleteScheduleSQL, a.accounts, a.sources, a.customers); err != nil {
-			return 0, fmt.Errorf("delete metric schedule: %w", err)
-		}
-	}
-	if len(finished) > 0 {
-		a := arraysOf(finished)
-		if _, err := tx.ExecContext(ctx, finishSQL, a.accounts, a.sources, a.customers, finishedVersions, token); err != nil {
-			return 0, fmt.Errorf("finish queue rows: %w", err)
-		}
-	}
-	if len(rerun) > 0 {
-		a := arraysOf(rerun)
-		if _, err := tx.ExecContext(ctx, rerunSQL, a.accounts, a.sources, a.customers, token); err != nil {
-			return 0, fmt.Errorf("release changed queue rows: %w", err)
-		}
-	}
-	if len(failed) > 0 {
-		if err := p.markFailed(ctx, tx, token, failed, failures); err != nil {
+	if len(w.failed) > 0 {
+		if err := p.markFailed(ctx, tx, token, w.failed, w.failures); err != nil {
 			return 0, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("commit write-back: %w", err)
 	}
-	for i, key := range failed {
-		p.cfg.Log.Warn("recalc: customer failed", "account", key.AccountID, "source", key.SourceID,
-			"customer", key.CustomerID, "err", failures[i])
+	for i, key := range w.failed {
+		p.logFailed(key, w.failures[i])
 	}
-	return len(written), nil
+	if p.hooks.written != nil {
+		p.hooks.written(w.finished)
+	}
+	return len(w.written), nil
+}
+
+// writeBack is a batch's results sorted by what the write-back does with each customer, each list
+// column-wise, since every statement takes its customers as arrays.
+type writeBack struct {
+	written          []CustomerKey // their metrics rows are replaced by metrics
+	metrics          metricRows
+	scheduled        []CustomerKey // next change at nextChanges[i]
+	nextChanges      []time.Time
+	unscheduled      []CustomerKey // nothing changes with time alone
+	finished         []CustomerKey // queue row done, if its version is still finishedVersions[i]
+	finishedVersions []int64
+	rerun            []CustomerKey // written, but a write landed meanwhile: queued again
+	failed           []CustomerKey // computation failed with failures[i]
+	failures         []string
+}
+
+// planWrite sorts items by their results and by versions, what lockOwned found: a customer no
+// longer ours is left out altogether.
+func planWrite(items []item, results []result, versions []int64) *writeBack {
+	w := &writeBack{}
+	for i, it := range items {
+		r := &results[i]
+		switch {
+		case versions[i] < 0:
+			continue
+		case r.err != nil:
+			w.failed = append(w.failed, it.key)
+			w.failures = append(w.failures, r.err.Error())
+			continue
+		}
+		w.written = append(w.written, it.key)
+		w.metrics.add(it.key, r.metrics)
+		if r.nextChange.IsZero() {
+			w.unscheduled = append(w.unscheduled, it.key)
+		} else {
+			w.scheduled = append(w.scheduled, it.key)
+			w.nextChanges = append(w.nextChanges, r.nextChange)
+		}
+		if versions[i] == it.version {
+			w.finished = append(w.finished, it.key)
+			w.finishedVersions = append(w.finishedVersions, it.version)
+		} else {
+			w.rerun = append(w.rerun, it.key)
+		}
+	}
+	return w
+}
+
+// storeMetrics replaces the written customers' metrics rows: deleting them all first also drops the
+// rows of currencies a customer no longer has invoices in.
+func (w *writeBack) storeMetrics(ctx context.Context, tx *sql.Tx, t time.Time) error {
+	if err := execKeys(ctx, tx, "delete old metrics", deleteMetricsSQL, w.written); err != nil {
+		return err
+	}
+	m := &w.metrics
+	if len(m.customers) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, insertMetricsSQL, m.accounts, m.sources, m.customers, m.currencies,
+		m.mrr, m.arr, m.revenue, m.count, m.first, m.last, m.status, t); err != nil {
+		return fmt.Errorf("insert metrics: %w", err)
+	}
+	return nil
+}
+
+// storeSchedule records when each written customer's metrics next move with time alone, for the
+// sweep.
+func (w *writeBack) storeSchedule(ctx context.Context, tx *sql.Tx) error {
+	if err := execKeys(ctx, tx, "upsert metric schedule", upsertScheduleSQL, w.scheduled, w.nextChanges); err != nil {
+		return err
+	}
+	return execKeys(ctx, tx, "delete metric schedule", deleteScheduleSQL, w.unscheduled)
+}
+
+// settleQueue deletes the queue rows of finished customers and releases those to run again.
+func (w *writeBack) settleQueue(ctx context.Context, tx *sql.Tx, token string) error {
+	if err := execKeys(ctx, tx, "finish queue rows", finishSQL, w.finished, w.finishedVersions, token); err != nil {
+		return err
+	}
+	return execKeys(ctx, tx, "release changed queue rows", rerunSQL, w.rerun, token)
+}
+
+// execKeys runs query in tx with keyArgs(keys, more...); no statement at all when keys is empty.
+// what names the statement in an error.
+func execKeys(ctx context.Context, tx *sql.Tx, what, query string, keys []CustomerKey, more ...any) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, query, keyArgs(keys, more...)...); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
 }
 
 // metricRows is customer_metrics rows column-wise, for one INSERT ... SELECT FROM unnest.
