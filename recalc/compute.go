@@ -7,39 +7,10 @@ import (
 	"time"
 )
 
-// loadSQL reads the non-archived invoices of every customer of a batch in one query, only the
-// columns Compute needs. Each row carries the ordinal of its customer in the arrays, so grouping is
-// an index, not a key comparison. invoices_by_customer serves the join.
-const loadSQL = `
-SELECT c.n, i.type, i.date, i.start_date, i.end_date, i.amount_cents, coalesce(i.discount, 0),
-       i.currency, coalesce(i.subscription_id, '')
-FROM unnest($1::uuid[], $2::uuid[], $3::text[]) WITH ORDINALITY AS c(account_id, source_id, customer_id, n)
-JOIN invoices i ON i.account_id = c.account_id AND i.source_id = c.source_id AND i.customer_id = c.customer_id
-WHERE i.archived_at IS NULL`
-
-// load returns the non-archived invoices of each item's customer, indexed like items.
+// load returns the non-archived invoices of each item's customer, indexed like items, in one
+// query (models owns the invoices table).
 func (p *Pool) load(ctx context.Context, items []item) ([][]Invoice, error) {
-	a := arraysOf(keysOf(items))
-	rows, err := p.db.SQL.QueryContext(ctx, loadSQL, a.accounts, a.sources, a.customers)
-	if err != nil {
-		return nil, fmt.Errorf("load invoices: %w", err)
-	}
-	defer rows.Close()
-	out := make([][]Invoice, len(items))
-	for rows.Next() {
-		var n int
-		var inv Invoice
-		if err := rows.Scan(&n, &inv.Type, &inv.Date, &inv.StartDate, &inv.EndDate, &inv.AmountCents,
-			&inv.DiscountCents, &inv.Currency, &inv.SubscriptionID); err != nil {
-			return nil, fmt.Errorf("scan invoice: %w", err)
-		}
-		inv.Date, inv.StartDate, inv.EndDate = inv.Date.UTC(), inv.StartDate.UTC(), inv.EndDate.UTC()
-		out[n-1] = append(out[n-1], inv)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load invoices: %w", err)
-	}
-	return out, nil
+	return p.db.MetricInvoices(ctx, keysOf(items))
 }
 
 // result is one customer's outcome: its metrics and next change, or why it could not be computed.

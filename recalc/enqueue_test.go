@@ -152,7 +152,7 @@ func TestEnqueueDoesNotReorderCallersKeys(t *testing.T) {
 	t.Parallel()
 	db := dbtest.DB(t)
 	acc, src := uuid.New(), uuid.New()
-	keys := []CustomerKey{{acc, src, "b"}, {acc, src, "a"}, {acc, src, "b"}}
+	keys := []CustomerKey{{AccountID: acc, SourceID: src, CustomerID: "b"}, {AccountID: acc, SourceID: src, CustomerID: "a"}, {AccountID: acc, SourceID: src, CustomerID: "b"}}
 	want := append([]CustomerKey(nil), keys...)
 	enqueue(t, db, keys...)
 	assert.Equal(t, want, keys)

@@ -4,21 +4,13 @@ import (
 	"math"
 	"time"
 
+	"invoice-ingest/models"
 	"invoice-ingest/validation"
 )
 
 // Invoice is what metrics need of one stored, non-archived invoice; the caller leaves archived ones
 // out, since SPEC excludes them from metrics.
-type Invoice struct {
-	Type           string    // one of validation.InvoiceTypes; another value is counted but moves no money
-	Date           time.Time // UTC
-	StartDate      time.Time // UTC
-	EndDate        time.Time // UTC
-	AmountCents    int64
-	DiscountCents  int64  // 0 when absent
-	Currency       string // upper-case ISO 4217
-	SubscriptionID string // "" when absent
-}
+type Invoice = models.MetricInvoice
 
 // Metrics are one customer's figures in one currency at instant CalculatedAt.
 type Metrics struct {

@@ -2,17 +2,12 @@ package recalc
 
 import (
 	"bytes"
+	"invoice-ingest/models"
 	"strings"
-
-	"github.com/google/uuid"
 )
 
 // CustomerKey names one customer.
-type CustomerKey struct {
-	AccountID  uuid.UUID
-	SourceID   uuid.UUID
-	CustomerID string
-}
+type CustomerKey = models.CustomerKey
 
 // compareKeys orders keys by account, source, then customer id, byte-wise. It is the order in
 // which every statement of this package that locks several queue rows takes its locks: PostgreSQL

@@ -2,10 +2,11 @@ package recalc
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"gorm.io/gorm"
 )
 
 // maxErrorLen bounds last_error: enough to diagnose, small enough that a queue full of failures
@@ -29,12 +30,12 @@ WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_i
 
 // markFailed records failures of keys (errs[i] for keys[i]) held by claim token, inside tx, whose
 // rows the caller has locked with lockOwned.
-func (p *Pool) markFailed(ctx context.Context, tx *sql.Tx, token string, keys []CustomerKey, errs []string) error {
+func (p *Pool) markFailed(ctx context.Context, tx *gorm.DB, token string, keys []CustomerKey, errs []string) error {
 	msgs := make([]string, len(errs))
 	for i, e := range errs {
 		msgs[i] = truncate(e, maxErrorLen)
 	}
-	if _, err := tx.ExecContext(ctx, failSQL, keyArgs(keys, msgs, token, p.cfg.MaxBackoff.Microseconds())...); err != nil {
+	if err := tx.WithContext(ctx).Exec(failSQL, keyArgs(keys, msgs, token, p.cfg.MaxBackoff.Microseconds())...).Error; err != nil {
 		return fmt.Errorf("record failed recalculations: %w", err)
 	}
 	return nil
@@ -42,23 +43,18 @@ func (p *Pool) markFailed(ctx context.Context, tx *sql.Tx, token string, keys []
 
 // fail records cause as the failure of every item, in its own transaction.
 func (p *Pool) fail(ctx context.Context, token string, items []item, cause error) error {
-	tx, err := p.db.SQL.BeginTx(ctx, nil)
+	err := p.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if _, err := lockOwned(ctx, tx, token, items); err != nil {
+			return err
+		}
+		errs := make([]string, len(items))
+		for i := range errs {
+			errs[i] = cause.Error()
+		}
+		return p.markFailed(ctx, tx, token, keysOf(items), errs)
+	})
 	if err != nil {
-		return fmt.Errorf("begin recording failure: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	if _, err := lockOwned(ctx, tx, token, items); err != nil {
-		return err
-	}
-	errs := make([]string, len(items))
-	for i := range errs {
-		errs[i] = cause.Error()
-	}
-	if err := p.markFailed(ctx, tx, token, keysOf(items), errs); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit recording failure: %w", err)
+		return fmt.Errorf("record failure: %w", err)
 	}
 	for _, it := range items {
 		p.logFailed(it.key, cause)

@@ -2,16 +2,17 @@ package recalc
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // lockOwned locks, in key order, the rows of items still held by claim token, and returns for each
 // item the version its row has now, or -1 when the row is no longer ours. Called first in every
 // transaction that settles claimed rows (see ownedSQL).
-func lockOwned(ctx context.Context, tx *sql.Tx, token string, items []item) ([]int64, error) {
-	rows, err := tx.QueryContext(ctx, ownedSQL, keyArgs(keysOf(items), token)...)
+func lockOwned(ctx context.Context, tx *gorm.DB, token string, items []item) ([]int64, error) {
+	rows, err := tx.WithContext(ctx).Raw(ownedSQL, keyArgs(keysOf(items), token)...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("lock claimed rows: %w", err)
 	}
@@ -87,32 +88,29 @@ WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_i
 // newer metrics. Customers whose computation failed are recorded as failures in the same
 // transaction. It returns how many customers' metrics were written.
 func (p *Pool) write(ctx context.Context, token string, items []item, results []result, t time.Time) (int, error) {
-	tx, err := p.db.SQL.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("begin write-back: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit this is a no-op
-	versions, err := lockOwned(ctx, tx, token, items)
-	if err != nil {
-		return 0, err
-	}
-	w := planWrite(items, results, versions)
-	if err := w.storeMetrics(ctx, tx, t); err != nil {
-		return 0, err
-	}
-	if err := w.storeSchedule(ctx, tx); err != nil {
-		return 0, err
-	}
-	if err := w.settleQueue(ctx, tx, token); err != nil {
-		return 0, err
-	}
-	if len(w.failed) > 0 {
-		if err := p.markFailed(ctx, tx, token, w.failed, w.failures); err != nil {
-			return 0, err
+	var w *writeBack
+	err := p.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		versions, err := lockOwned(ctx, tx, token, items)
+		if err != nil {
+			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("commit write-back: %w", err)
+		w = planWrite(items, results, versions)
+		if err := w.storeMetrics(ctx, tx, t); err != nil {
+			return err
+		}
+		if err := w.storeSchedule(ctx, tx); err != nil {
+			return err
+		}
+		if err := w.settleQueue(ctx, tx, token); err != nil {
+			return err
+		}
+		if len(w.failed) > 0 {
+			return p.markFailed(ctx, tx, token, w.failed, w.failures)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("write-back: %w", err)
 	}
 	for i, key := range w.failed {
 		p.logFailed(key, w.failures[i])
@@ -172,7 +170,7 @@ func planWrite(items []item, results []result, versions []int64) *writeBack {
 
 // storeMetrics replaces the written customers' metrics rows: deleting them all first also drops the
 // rows of currencies a customer no longer has invoices in.
-func (w *writeBack) storeMetrics(ctx context.Context, tx *sql.Tx, t time.Time) error {
+func (w *writeBack) storeMetrics(ctx context.Context, tx *gorm.DB, t time.Time) error {
 	if err := execKeys(ctx, tx, "delete old metrics", deleteMetricsSQL, w.written); err != nil {
 		return err
 	}
@@ -180,8 +178,8 @@ func (w *writeBack) storeMetrics(ctx context.Context, tx *sql.Tx, t time.Time) e
 	if len(m.customers) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, insertMetricsSQL, m.accounts, m.sources, m.customers, m.currencies,
-		m.mrr, m.arr, m.revenue, m.count, m.first, m.last, m.status, t); err != nil {
+	if err := tx.WithContext(ctx).Exec(insertMetricsSQL, m.accounts, m.sources, m.customers, m.currencies,
+		m.mrr, m.arr, m.revenue, m.count, m.first, m.last, m.status, t).Error; err != nil {
 		return fmt.Errorf("insert metrics: %w", err)
 	}
 	return nil
@@ -189,7 +187,7 @@ func (w *writeBack) storeMetrics(ctx context.Context, tx *sql.Tx, t time.Time) e
 
 // storeSchedule records when each written customer's metrics next move with time alone, for the
 // sweep.
-func (w *writeBack) storeSchedule(ctx context.Context, tx *sql.Tx) error {
+func (w *writeBack) storeSchedule(ctx context.Context, tx *gorm.DB) error {
 	if err := execKeys(ctx, tx, "upsert metric schedule", upsertScheduleSQL, w.scheduled, w.nextChanges); err != nil {
 		return err
 	}
@@ -197,7 +195,7 @@ func (w *writeBack) storeSchedule(ctx context.Context, tx *sql.Tx) error {
 }
 
 // settleQueue deletes the queue rows of finished customers and releases those to run again.
-func (w *writeBack) settleQueue(ctx context.Context, tx *sql.Tx, token string) error {
+func (w *writeBack) settleQueue(ctx context.Context, tx *gorm.DB, token string) error {
 	if err := execKeys(ctx, tx, "finish queue rows", finishSQL, w.finished, w.finishedVersions, token); err != nil {
 		return err
 	}
@@ -206,11 +204,11 @@ func (w *writeBack) settleQueue(ctx context.Context, tx *sql.Tx, token string) e
 
 // execKeys runs query in tx with keyArgs(keys, more...); no statement at all when keys is empty.
 // what names the statement in an error.
-func execKeys(ctx context.Context, tx *sql.Tx, what, query string, keys []CustomerKey, more ...any) error {
+func execKeys(ctx context.Context, tx *gorm.DB, what, query string, keys []CustomerKey, more ...any) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, query, keyArgs(keys, more...)...); err != nil {
+	if err := tx.WithContext(ctx).Exec(query, keyArgs(keys, more...)...).Error; err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
