@@ -38,7 +38,7 @@ func openMigrated(ctx context.Context, url string) (*models.DB, error) {
 		return nil, fmt.Errorf(`database %s does not exist: run "invoice-ingest migrate" first`, models.DescribeURL(url))
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot use database %s: %w", models.DescribeURL(url), err)
 	}
 	if err := models.CheckMigrated(ctx, db.SQL); err != nil {
 		db.Close()

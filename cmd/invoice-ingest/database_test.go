@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	neturl "net/url"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -88,4 +89,15 @@ func TestUnmigratedDatabaseIsNotMigrated(t *testing.T) {
 	_, err = cli(t, behind, "recalc", "status")
 	require.ErrorContains(t, err, "is not migrated (schema version ")
 	require.ErrorContains(t, err, fmt.Sprintf(`, this binary needs %d): run "invoice-ingest migrate"`, version))
+}
+
+// A database that cannot be reached is one line on stderr naming it, never with the password.
+func TestUnreachableDatabaseIsOneLine(t *testing.T) {
+	t.Parallel()
+	_, err := cli(t, "postgres://postgres:s3cret-pw@127.0.0.1:1/x", "accounts", "list")
+	var stderr strings.Builder
+	require.Equal(t, 1, exitCode(err, &stderr))
+	require.True(t, strings.HasPrefix(stderr.String(), "invoice-ingest: cannot use database 127.0.0.1:1/x: "), stderr.String())
+	require.Equal(t, 1, strings.Count(stderr.String(), "\n"), stderr.String())
+	require.NotContains(t, stderr.String(), "s3cret-pw")
 }

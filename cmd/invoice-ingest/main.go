@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"invoice-ingest/models"
@@ -72,9 +73,19 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "invoice-ingest:", m.Message)
 		return 1
 	default:
-		fmt.Fprintln(stderr, "invoice-ingest:", err)
+		fmt.Fprintln(stderr, "invoice-ingest:", oneLine(err.Error()))
 		return 1
 	}
+}
+
+// oneLine joins the lines of a multi-line error (pgx lists each connection attempt on a line of
+// its own) so that every failure is one line on stderr.
+func oneLine(msg string) string {
+	lines := strings.Split(msg, "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return strings.Join(lines, " ")
 }
 
 // run dispatches a subcommand. It never calls os.Exit, so tests can drive it.
