@@ -215,7 +215,7 @@ func recalcCommand(ctx context.Context, args []string, e env) error {
 func recalcStatus(ctx context.Context, args []string, e env) error {
 	fs := newFlags("recalc status", "[--limit N]", `Print the recalculation queue as one JSON object: writes not yet queued, customers queued
 and running, and the failing ones with their attempts and last error.`)
-	limit := fs.Int("limit", 20, "most failing customers to list (at least 1)")
+	limit := fs.Int("limit", 20, "most failing customers to list, at least 1")
 	if err := fs.noArgs(args, e.stdout); err != nil {
 		return err
 	}

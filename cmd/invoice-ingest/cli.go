@@ -130,7 +130,7 @@ func (f *flags) fail(format string, args ...any) error {
 // usage is the command's synopsis and its flags with their defaults.
 func (f *flags) usage() string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "usage: invoice-ingest %s %s\n", f.Name(), f.synopsis)
+	fmt.Fprintf(&b, "usage: %s\n", strings.TrimSpace("invoice-ingest "+f.Name()+" "+f.synopsis))
 	n := 0
 	f.VisitAll(func(*flag.Flag) { n++ })
 	if n > 0 {
