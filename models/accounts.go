@@ -157,3 +157,33 @@ func (db *DB) CountAccounts(ctx context.Context) (int64, error) {
 	err := db.Gorm.WithContext(ctx).Model(&Account{}).Count(&n).Error
 	return n, err
 }
+
+// ListAccounts returns every account, oldest first.
+func (db *DB) ListAccounts(ctx context.Context) ([]Account, error) {
+	var accs []Account
+	if err := db.Gorm.WithContext(ctx).Order("created_at, id").Find(&accs).Error; err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	return accs, nil
+}
+
+// ListKeys returns the keys of an account, revoked ones included, oldest first; an account that
+// does not exist is an ENOTFOUND error. KeyHash is not read.
+func (db *DB) ListKeys(ctx context.Context, accountID uuid.UUID) ([]APIKey, error) {
+	var keys []APIKey
+	err := db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&Account{}).Where("id = ?", accountID).Count(&n).Error; err != nil {
+			return fmt.Errorf("look up account: %w", err)
+		}
+		if n == 0 {
+			return Errorf(ENOTFOUND, "Account %s does not exist.", accountID)
+		}
+		if err := tx.Select("account_id", "id", "scopes", "created_at", "revoked_at").
+			Where("account_id = ?", accountID).Order("created_at, id").Find(&keys).Error; err != nil {
+			return fmt.Errorf("list keys: %w", err)
+		}
+		return nil
+	})
+	return keys, err
+}

@@ -36,7 +36,9 @@ func cli(t *testing.T, url string, args ...string) (string, error) {
 
 func TestAccountsCreateThenRequest(t *testing.T) {
 	t.Parallel()
-	url := dbtest.NewEmptyDatabase(t) // the command migrates it itself
+	url := dbtest.NewEmptyDatabase(t) // migrate builds the schema; accounts create would refuse
+	_, err := cli(t, url, "migrate")
+	require.NoError(t, err)
 	out, err := cli(t, url, "accounts", "create", "--name", "acme")
 	require.NoError(t, err)
 	var created struct {
@@ -90,6 +92,9 @@ func TestUsageErrors(t *testing.T) {
 		{}, {"bogus"}, {"serve", "--nope"}, {"accounts"}, {"accounts", "create"},
 		{"keys", "create"}, {"keys", "create", "--account", "not-a-uuid"}, {"keys", "revoke"}, {"keys", "twist"},
 		{"recalc"}, {"recalc", "status", "--limit", "0"},
+		{"keys", "list"}, {"accounts", "list", "extra"}, {"worker", "--addr", "x:1"}, {"migrate", "now"},
+		{"version", "--json"}, {"healthcheck", "--timeout", "0s"}, {"healthcheck", "--addr", "nohost"},
+		{"help", "bogus"}, {"keys", "revoke", "not-a-uuid"},
 	} {
 		_, err := cli(t, "postgres://127.0.0.1:1/never", args...)
 		var u usageError

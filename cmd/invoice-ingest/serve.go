@@ -32,9 +32,24 @@ type serveOptions struct {
 	stdout, stderr io.Writer
 }
 
+const serveAbout = `Create the database if missing and apply pending migrations, then serve the HTTP API
+and run RECALC_WORKERS recalculation workers until SIGINT or SIGTERM; then stop accepting,
+let in-flight requests finish (20 s at most) and stop the workers.`
+
+const workerAbout = `Run RECALC_WORKERS (at least 1) recalculation workers, without the HTTP API, until SIGINT
+or SIGTERM. The database must exist and be migrated: run "invoice-ingest migrate" first.`
+
+func serveCommand(ctx context.Context, args []string, e env) error {
+	return serve(ctx, args, e, true)
+}
+
+func workerCommand(ctx context.Context, args []string, e env) error {
+	return serve(ctx, args, e, false)
+}
+
 // serve runs the HTTP server (withHTTP) and the recalculation workers until ctx ends.
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, withHTTP bool) error {
-	o := serveOptions{withHTTP: withHTTP, getenv: getenv, stdout: stdout, stderr: stderr}
+func serve(ctx context.Context, args []string, e env, withHTTP bool) error {
+	o := serveOptions{withHTTP: withHTTP, getenv: e.getenv, stdout: e.stdout, stderr: e.stderr}
 	if err := o.parse(args); err != nil {
 		return err
 	}
@@ -42,14 +57,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 }
 
 func (o *serveOptions) parse(args []string) error {
-	name := "serve"
 	if !o.withHTTP {
-		name = "worker"
+		return newFlags("worker", "", workerAbout).noArgs(args, o.stdout)
 	}
-	fs := newFlags(name)
+	fs := newFlags("serve", "[--addr HOST:PORT] [--demo-account]", serveAbout)
 	fs.StringVar(&o.addr, "addr", "", "listen address (overrides HTTP_ADDR)")
 	fs.BoolVar(&o.demo, "demo-account", false, "create a demo account and print its key when no account exists")
-	return parse(fs, args)
+	return fs.noArgs(args, o.stdout)
 }
 
 // runService starts the service section by section, each section needing only the ones before
@@ -62,8 +76,12 @@ func runService(ctx context.Context, o serveOptions) error {
 	}
 	log := slog.New(slog.NewJSONHandler(o.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
-	// Database: closed last, after everything that uses it has stopped.
-	db, err := openDatabase(ctx, cfg.DatabaseURL)
+	// Database: closed last, after everything that uses it has stopped. Only serve migrates.
+	open := openMigrated
+	if o.withHTTP {
+		open = prepareDatabase
+	}
+	db, err := open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return err
 	}

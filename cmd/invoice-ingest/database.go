@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"invoice-ingest/config"
+	"invoice-ingest/models"
+)
+
+// The database rules of SPEC section 2: only migrate and serve create a missing database or
+// apply migrations (prepareDatabase); every other command opens an existing, migrated one
+// (openMigrated) and otherwise stops with one line saying what to run.
+
+// prepareDatabase creates the database if needed, opens it and applies pending migrations.
+func prepareDatabase(ctx context.Context, url string) (*models.DB, error) {
+	if err := models.EnsureDatabase(ctx, url); err != nil {
+		return nil, err
+	}
+	db, err := models.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if err := models.Migrate(ctx, db.SQL); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// openMigrated opens the database at url, which must exist and hold every migration of this
+// binary; it changes nothing.
+func openMigrated(ctx context.Context, url string) (*models.DB, error) {
+	db, err := models.Open(ctx, url)
+	if models.IsMissingDatabase(err) {
+		return nil, fmt.Errorf(`database %s does not exist: run "invoice-ingest migrate" first`, models.DescribeURL(url))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot use database %s: %w", models.DescribeURL(url), err)
+	}
+	if err := models.CheckMigrated(ctx, db.SQL); err != nil {
+		db.Close()
+		if errors.Is(err, models.ErrNotMigrated) {
+			return nil, notMigrated(url, err)
+		}
+		return nil, err
+	}
+	return db, nil
+}
+
+// notMigrated words CheckMigrated's error as one line naming the database and what to run.
+func notMigrated(url string, err error) error {
+	detail := strings.TrimPrefix(err.Error(), models.ErrNotMigrated.Error())
+	detail = strings.TrimPrefix(detail, ": ")
+	if detail != "" {
+		detail = " (" + detail + ")"
+	}
+	return fmt.Errorf(`database %s is not migrated%s: run "invoice-ingest migrate"`, models.DescribeURL(url), detail)
+}
+
+// openDB loads the configuration, then opens the migrated database it names.
+func openDB(ctx context.Context, getenv func(string) string) (*models.DB, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return openMigrated(ctx, cfg.DatabaseURL)
+}
+
+// migrateCommand is `invoice-ingest migrate`.
+func migrateCommand(ctx context.Context, args []string, e env) error {
+	fs := newFlags("migrate", "", `Create the database named in DATABASE_URL if it does not exist (through the maintenance
+database "postgres", which is touched only then), apply pending migrations, and exit.
+Several processes may run it at once: an advisory lock makes them take turns.`)
+	if err := fs.noArgs(args, e.stdout); err != nil {
+		return err
+	}
+	cfg, err := config.Load(e.getenv)
+	if err != nil {
+		return err
+	}
+	db, err := prepareDatabase(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	return db.Close()
+}
