@@ -58,6 +58,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
 		Logger:                 gormLogger(o.log),
 		SkipDefaultTransaction: true,
+		DisableAutomaticPing:   true, // pinged below, with an error that names the database
 		NowFunc:                func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
