@@ -31,7 +31,7 @@ type env struct {
 func newEnv(t testing.TB, mutate ...func(*config.Config)) *env {
 	t.Helper()
 	db := dbtest.DB(t)
-	cfg, err := config.Load(func(string) string { return "" })
+	cfg, err := config.Load(func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
 	cfg.RecalcWorkers = 0
 	for _, m := range mutate {

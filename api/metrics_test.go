@@ -26,7 +26,7 @@ func newEnvWithWorkers(t *testing.T, now func() time.Time) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	db, err := models.Open(ctx, dbtest.NewDatabase(t))
 	require.NoError(t, err)
-	cfg, err := config.Load(func(string) string { return "" })
+	cfg, err := config.Load(func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := httptest.NewServer((&api.Server{DB: db, Config: cfg, Log: log}).Handler())

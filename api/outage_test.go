@@ -91,7 +91,7 @@ func TestDatabaseOutage(t *testing.T) {
 	db, err := models.Open(context.Background(), dbURL.String())
 	require.NoError(t, err)
 	defer db.Close()
-	cfg, err := config.Load(func(string) string { return "" })
+	cfg, err := config.Load(func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
 	srv := httptest.NewServer((&api.Server{DB: db, Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler())
 	defer srv.Close()

@@ -604,7 +604,7 @@ func newReadsEnvOwnDB(t *testing.T) *env {
 	db, err := models.Open(context.Background(), dbtest.NewDatabase(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	cfg, err := config.Load(func(string) string { return "" })
+	cfg, err := config.Load(func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
 	cfg.RecalcWorkers = 0
 	s := &api.Server{DB: db, Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}

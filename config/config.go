@@ -24,10 +24,16 @@ type Config struct {
 	RecalcWorkers int    // RECALC_WORKERS: concurrent recalculation workers (0 = none)
 	LogLevel      slog.Level
 	DebugAddr     string // DEBUG_ADDR: where /debug/pprof listens; empty (the default) = off
+	MetricsAddr   string // METRICS_ADDR: where Prometheus /metrics listens; set empty = off
 }
 
-// Load reads the environment through getenv (os.Getenv in production, a map in tests).
-func Load(getenv func(string) string) (Config, error) {
+// Lookup reads one environment variable: its value and whether it is set (os.LookupEnv in
+// production, a map in tests). Set but empty counts as unset, except where a variable says so.
+type Lookup func(name string) (value string, set bool)
+
+// Load reads the environment through lookup.
+func Load(lookup Lookup) (Config, error) {
+	getenv := func(name string) string { v, _ := lookup(name); return v }
 	c := Config{
 		DatabaseURL:   DefaultDatabaseURL,
 		HTTPAddr:      "127.0.0.1:8080",
@@ -35,6 +41,7 @@ func Load(getenv func(string) string) (Config, error) {
 		MaxBodyBytes:  32 << 20,
 		RecalcWorkers: 2,
 		LogLevel:      slog.LevelInfo,
+		MetricsAddr:   "127.0.0.1:9464",
 	}
 	if v := getenv("DATABASE_URL"); v != "" {
 		cfg, err := pgx.ParseConfig(v)
@@ -48,6 +55,14 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("HTTP_ADDR: must be host:port, e.g. 127.0.0.1:8080 (got %q)", v)
 		}
 		c.HTTPAddr = v
+	}
+	if v, set := lookup("METRICS_ADDR"); set {
+		if v != "" {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return c, fmt.Errorf("METRICS_ADDR: must be host:port, e.g. 127.0.0.1:9464, or empty for none (got %q)", v)
+			}
+		}
+		c.MetricsAddr = v
 	}
 	if v := getenv("DEBUG_ADDR"); v != "" {
 		if _, _, err := net.SplitHostPort(v); err != nil {

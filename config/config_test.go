@@ -8,7 +8,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+func env(m map[string]string) Lookup {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
 
 func TestDefaults(t *testing.T) {
 	t.Parallel()
@@ -51,4 +53,19 @@ func TestInvalidNamesTheVariable(t *testing.T) {
 			require.NotContains(t, err.Error(), "\n")
 		})
 	}
+}
+
+func TestMetricsAddr(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:9464", c.MetricsAddr, "on by default, on loopback")
+	c, err = Load(env(map[string]string{"METRICS_ADDR": ""}))
+	require.NoError(t, err)
+	require.Empty(t, c.MetricsAddr, "set empty: off")
+	c, err = Load(env(map[string]string{"METRICS_ADDR": "0.0.0.0:9100"}))
+	require.NoError(t, err)
+	require.Equal(t, "0.0.0.0:9100", c.MetricsAddr)
+	_, err = Load(env(map[string]string{"METRICS_ADDR": "9100"}))
+	require.ErrorContains(t, err, "METRICS_ADDR")
 }

@@ -22,6 +22,9 @@ type Config struct {
 	Now           func() time.Time // injected clock; default models.Now
 	Log           *slog.Logger     // default slog.Default()
 	WorkerID      string           // who holds claims (locked_by); default hostname-pid-random
+	// Finished, when set, is told after each committed write-back how many customers got fresh
+	// metrics and how many were recorded as failed (for the process's Prometheus metrics).
+	Finished func(ok, failed int)
 }
 
 // Defaults of Config.

@@ -59,6 +59,9 @@ func (p *Pool) fail(ctx context.Context, token string, items []item, cause error
 	for _, it := range items {
 		p.logFailed(it.key, cause)
 	}
+	if p.cfg.Finished != nil {
+		p.cfg.Finished(0, len(items))
+	}
 	return nil
 }
 

@@ -57,3 +57,18 @@ func Status(ctx context.Context, db *models.DB, limit int) (QueueStatus, error) 
 	}
 	return st, rows.Err()
 }
+
+// Backlog is what an alert watches: customers waiting for a recalculation (queued, including those
+// being computed or waiting out a backoff, plus those named by outbox rows not folded yet), and
+// how long the oldest of them has waited. Across every account, for the operator.
+func Backlog(ctx context.Context, db *models.DB) (depth int64, oldest time.Duration, err error) {
+	var secs float64
+	err = db.SQL.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM recalc_queue) + (SELECT coalesce(sum(cardinality(customer_ids)), 0) FROM recalc_outbox),
+		coalesce(extract(epoch FROM now() - least((SELECT min(created_at) FROM recalc_queue),
+			(SELECT min(created_at) FROM recalc_outbox))), 0)::float8`).Scan(&depth, &secs)
+	if err != nil {
+		return 0, 0, fmt.Errorf("queue backlog: %w", err)
+	}
+	return depth, time.Duration(secs * float64(time.Second)), nil
+}

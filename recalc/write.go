@@ -115,6 +115,9 @@ func (p *Pool) write(ctx context.Context, token string, items []item, results []
 	for i, key := range w.failed {
 		p.logFailed(key, w.failures[i])
 	}
+	if p.cfg.Finished != nil {
+		p.cfg.Finished(len(w.written), len(w.failed))
+	}
 	if p.hooks.written != nil {
 		p.hooks.written(w.finished)
 	}

@@ -17,7 +17,7 @@ import (
 // JSON lines, for scripts to parse: a slice one line per element, nil nothing, anything else one
 // line.
 func withDB(ctx context.Context, e env, fn func(*models.DB) (any, error)) error {
-	db, err := openDB(ctx, e.getenv)
+	db, err := openDB(ctx, e.lookup)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func keysRevoke(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fs.fail("KEY_ID must be a UUID")
 	}
-	return withDB(ctx, env{getenv: e.getenv, stdout: io.Discard}, func(db *models.DB) (any, error) {
+	return withDB(ctx, env{lookup: e.lookup, stdout: io.Discard}, func(db *models.DB) (any, error) {
 		return nil, db.RevokeKey(ctx, id)
 	})
 }

@@ -6,13 +6,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"invoice-ingest/config"
 	"io"
 	"strings"
 )
 
 // env is what a subcommand takes from the process: its environment and its output streams.
 type env struct {
-	getenv         func(string) string
+	lookup         config.Lookup
 	stdout, stderr io.Writer
 }
 

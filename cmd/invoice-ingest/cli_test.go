@@ -12,7 +12,7 @@ import (
 // runOut runs the command with an empty environment and returns stdout and stderr.
 func runOut(args ...string) (string, string, error) {
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), args, func(string) string { return "" }, &out, &errOut)
+	err := run(context.Background(), args, func(string) (string, bool) { return "", false }, &out, &errOut)
 	return out.String(), errOut.String(), err
 }
 

@@ -15,11 +15,11 @@ import (
 // (openMigrated) and otherwise stops with one line saying what to run.
 
 // prepareDatabase creates the database if needed, opens it and applies pending migrations.
-func prepareDatabase(ctx context.Context, url string) (*models.DB, error) {
+func prepareDatabase(ctx context.Context, url string, opts ...models.Option) (*models.DB, error) {
 	if err := models.EnsureDatabase(ctx, url); err != nil {
 		return nil, err
 	}
-	db, err := models.Open(ctx, url)
+	db, err := models.Open(ctx, url, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -32,8 +32,8 @@ func prepareDatabase(ctx context.Context, url string) (*models.DB, error) {
 
 // openMigrated opens the database at url, which must exist and hold every migration of this
 // binary; it changes nothing.
-func openMigrated(ctx context.Context, url string) (*models.DB, error) {
-	db, err := models.Open(ctx, url)
+func openMigrated(ctx context.Context, url string, opts ...models.Option) (*models.DB, error) {
+	db, err := models.Open(ctx, url, opts...)
 	if models.IsMissingDatabase(err) {
 		return nil, fmt.Errorf(`database %s does not exist: run "invoice-ingest migrate" first`, models.DescribeURL(url))
 	}
@@ -61,8 +61,8 @@ func notMigrated(url string, err error) error {
 }
 
 // openDB loads the configuration, then opens the migrated database it names.
-func openDB(ctx context.Context, getenv func(string) string) (*models.DB, error) {
-	cfg, err := config.Load(getenv)
+func openDB(ctx context.Context, lookup config.Lookup) (*models.DB, error) {
+	cfg, err := config.Load(lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ Several processes may run it at once: an advisory lock makes them take turns.`)
 	if err := fs.noArgs(args, e.stdout); err != nil {
 		return err
 	}
-	cfg, err := config.Load(e.getenv)
+	cfg, err := config.Load(e.lookup)
 	if err != nil {
 		return err
 	}

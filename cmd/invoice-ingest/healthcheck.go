@@ -28,7 +28,7 @@ loopback address (127.0.0.1, [::1]). Needs no database; this is the container's 
 		return fs.fail("--timeout must be positive")
 	}
 	if *addr == "" {
-		cfg, err := config.Load(e.getenv)
+		cfg, err := config.Load(e.lookup)
 		if err != nil {
 			return err
 		}

@@ -24,8 +24,9 @@ func TestHealthcheck(t *testing.T) {
 	defer srv.Close()
 	addr := strings.TrimPrefix(srv.URL, "http://")
 	check := func(args ...string) error {
-		return run(t.Context(), append([]string{"healthcheck"}, args...), func(k string) string {
-			return map[string]string{"HTTP_ADDR": addr, "DATABASE_URL": "postgres://127.0.0.1:1/never"}[k]
+		return run(t.Context(), append([]string{"healthcheck"}, args...), func(k string) (string, bool) {
+			v, ok := map[string]string{"HTTP_ADDR": addr, "DATABASE_URL": "postgres://127.0.0.1:1/never"}[k]
+			return v, ok
 		}, &strings.Builder{}, &strings.Builder{})
 	}
 	require.NoError(t, check())
@@ -53,7 +54,7 @@ func TestHealthcheckTimeout(t *testing.T) {
 	defer srv.Close()
 	start := time.Now()
 	err := run(t.Context(), []string{"healthcheck", "--addr", strings.TrimPrefix(srv.URL, "http://"), "--timeout", "100ms"},
-		func(string) string { return "" }, &strings.Builder{}, &strings.Builder{})
+		func(string) (string, bool) { return "", false }, &strings.Builder{}, &strings.Builder{})
 	require.ErrorContains(t, err, "deadline exceeded")
 	require.Less(t, time.Since(start), 3*time.Second)
 }

@@ -14,12 +14,13 @@ import (
 	"strings"
 	"syscall"
 
+	"invoice-ingest/config"
 	"invoice-ingest/models"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }
@@ -89,8 +90,8 @@ func oneLine(msg string) string {
 }
 
 // run dispatches a subcommand. It never calls os.Exit, so tests can drive it.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	err := runCommand(ctx, args, env{getenv: getenv, stdout: stdout, stderr: stderr})
+func run(ctx context.Context, args []string, lookup config.Lookup, stdout, stderr io.Writer) error {
+	err := runCommand(ctx, args, env{lookup: lookup, stdout: stdout, stderr: stderr})
 	if errors.Is(err, errHelpShown) {
 		return nil
 	}

@@ -24,13 +24,13 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 // cli runs the command with DATABASE_URL pointing at url and returns stdout.
 func cli(t *testing.T, url string, args ...string) (string, error) {
 	var out bytes.Buffer
-	getenv := func(k string) string {
+	lookup := func(k string) (string, bool) {
 		if k == "DATABASE_URL" {
-			return url
+			return url, true
 		}
-		return ""
+		return "", false
 	}
-	err := run(context.Background(), args, getenv, &out, io.Discard)
+	err := run(context.Background(), args, lookup, &out, io.Discard)
 	return out.String(), err
 }
 
@@ -51,7 +51,7 @@ func TestAccountsCreateThenRequest(t *testing.T) {
 	db, err := models.Open(context.Background(), url)
 	require.NoError(t, err)
 	defer db.Close()
-	cfg, err := config.Load(func(string) string { return "" })
+	cfg, err := config.Load(func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
 	srv := httptest.NewServer((&api.Server{DB: db, Config: cfg, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}).Handler())
 	defer srv.Close()
@@ -104,11 +104,11 @@ func TestUsageErrors(t *testing.T) {
 
 func TestInvalidConfigNamesVariable(t *testing.T) {
 	t.Parallel()
-	err := run(context.Background(), []string{"migrate"}, func(k string) string {
+	err := run(context.Background(), []string{"migrate"}, func(k string) (string, bool) {
 		if k == "INGEST_MAX_ROWS" {
-			return "lots"
+			return "lots", true
 		}
-		return ""
+		return "", false
 	}, io.Discard, io.Discard)
 	require.ErrorContains(t, err, "INGEST_MAX_ROWS")
 }

@@ -17,6 +17,7 @@ import (
 	"invoice-ingest/config"
 	"invoice-ingest/models"
 	"invoice-ingest/recalc"
+	"invoice-ingest/telemetry"
 )
 
 // shutdownTimeout bounds how long in-flight requests may finish after a stop signal, so that a
@@ -28,7 +29,7 @@ type serveOptions struct {
 	withHTTP       bool   // serve; worker runs the recalculation workers alone
 	addr           string // --addr, which wins over HTTP_ADDR
 	demo           bool   // --demo-account
-	getenv         func(string) string
+	lookup         config.Lookup
 	stdout, stderr io.Writer
 }
 
@@ -49,7 +50,7 @@ func workerCommand(ctx context.Context, args []string, e env) error {
 
 // serve runs the HTTP server (withHTTP) and the recalculation workers until ctx ends.
 func serve(ctx context.Context, args []string, e env, withHTTP bool) error {
-	o := serveOptions{withHTTP: withHTTP, getenv: e.getenv, stdout: e.stdout, stderr: e.stderr}
+	o := serveOptions{withHTTP: withHTTP, lookup: e.lookup, stdout: e.stdout, stderr: e.stderr}
 	if err := o.parse(args); err != nil {
 		return err
 	}
@@ -81,14 +82,21 @@ func runService(ctx context.Context, o serveOptions) error {
 	if o.withHTTP {
 		open = prepareDatabase
 	}
-	db, err := open(ctx, cfg.DatabaseURL)
+	db, err := open(ctx, cfg.DatabaseURL, models.WithLogger(log))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 
+	// Prometheus metrics, on their own listener.
+	metrics, closeMetrics, err := startMetrics(cfg.MetricsAddr, db, log)
+	if err != nil {
+		return err
+	}
+	defer closeMetrics()
+
 	// Runtime, demo account and debug server.
-	setGCPercent(o.getenv)
+	setGCPercent(o.lookup)
 	if o.demo {
 		if err := demoAccount(ctx, db, o.stdout); err != nil {
 			return err
@@ -98,7 +106,7 @@ func runService(ctx context.Context, o serveOptions) error {
 	defer closeDebug()
 
 	// Recalculation workers.
-	w, err := startWorkers(db, cfg, log, o.withHTTP)
+	w, err := startWorkers(db, cfg, log, metrics, o.withHTTP)
 	if err != nil {
 		return err
 	}
@@ -108,7 +116,7 @@ func runService(ctx context.Context, o serveOptions) error {
 	}
 
 	// HTTP server.
-	srv, err := startAPI(db, cfg, log)
+	srv, err := startAPI(db, cfg, log, metrics)
 	if err != nil {
 		w.stop()
 		return err
@@ -124,7 +132,7 @@ func runService(ctx context.Context, o serveOptions) error {
 
 // loadConfig reads the environment; --addr wins over HTTP_ADDR.
 func (o serveOptions) loadConfig() (config.Config, error) {
-	cfg, err := config.Load(o.getenv)
+	cfg, err := config.Load(o.lookup)
 	if err == nil && o.addr != "" {
 		cfg.HTTPAddr = o.addr
 	}
@@ -134,8 +142,8 @@ func (o serveOptions) loadConfig() (config.Config, error) {
 // setGCPercent collects at twice the live heap instead of once: each batch allocates garbage in
 // proportion to its rows, and the README shows the memory this costs buys back more CPU. GOGC
 // set by the operator wins.
-func setGCPercent(getenv func(string) string) {
-	if getenv("GOGC") == "" {
+func setGCPercent(lookup config.Lookup) {
+	if v, _ := lookup("GOGC"); v == "" {
 		debug.SetGCPercent(200)
 	}
 }
@@ -195,7 +203,7 @@ func (w *workers) stop() error {
 }
 
 // startWorkers starts RECALC_WORKERS workers; serve may run none, worker must run some.
-func startWorkers(db *models.DB, cfg config.Config, log *slog.Logger, withHTTP bool) (*workers, error) {
+func startWorkers(db *models.DB, cfg config.Config, log *slog.Logger, metrics *telemetry.Metrics, withHTTP bool) (*workers, error) {
 	if cfg.RecalcWorkers <= 0 && !withHTTP {
 		return nil, errors.New("RECALC_WORKERS: must be at least 1 for the worker command")
 	}
@@ -205,7 +213,10 @@ func startWorkers(db *models.DB, cfg config.Config, log *slog.Logger, withHTTP b
 		w.done <- nil
 		return w, nil
 	}
-	pool := recalc.NewPool(db, recalc.Config{Workers: cfg.RecalcWorkers, Log: log})
+	pool := recalc.NewPool(db, recalc.Config{Workers: cfg.RecalcWorkers, Log: log, Finished: func(ok, failed int) {
+		metrics.RecalcCustomers("ok", ok)
+		metrics.RecalcCustomers("failed", failed)
+	}})
 	go func() { w.done <- pool.Run(ctx) }()
 	log.Info("recalculation workers started", slog.Int("workers", cfg.RecalcWorkers))
 	return w, nil
@@ -219,9 +230,9 @@ type apiServer struct {
 
 // startAPI listens before it returns, so that a taken address is the command's error rather
 // than something the Serve goroutine finds later.
-func startAPI(db *models.DB, cfg config.Config, log *slog.Logger) (*apiServer, error) {
+func startAPI(db *models.DB, cfg config.Config, log *slog.Logger, metrics *telemetry.Metrics) (*apiServer, error) {
 	srv := &http.Server{
-		Handler:           (&api.Server{DB: db, Config: cfg, Log: log}).Handler(),
+		Handler:           (&api.Server{DB: db, Config: cfg, Log: log, Metrics: metrics}).Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}

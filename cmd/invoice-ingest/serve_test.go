@@ -35,8 +35,9 @@ func TestServeStopsGracefully(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", addr}, func(k string) string {
-			return map[string]string{"DATABASE_URL": url, "LOG_LEVEL": "error"}[k]
+		done <- run(ctx, []string{"serve", "--addr", addr}, func(k string) (string, bool) {
+			v, ok := map[string]string{"DATABASE_URL": url, "LOG_LEVEL": "error", "METRICS_ADDR": ""}[k]
+			return v, ok
 		}, io.Discard, io.Discard)
 	}()
 	base := "http://" + addr
