@@ -22,7 +22,7 @@ func TestEnsureDatabaseWithoutMaintenanceDatabase(t *testing.T) {
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, dbtest.ServerURL())
 	require.NoError(t, err)
-	defer admin.Close(ctx)
+	t.Cleanup(func() { admin.Close(ctx) }) // registered first, so it runs after the cleanups below
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	role, db := "ii_test_role_"+hex.EncodeToString(suffix), "ii_test_owned_"+hex.EncodeToString(suffix)

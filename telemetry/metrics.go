@@ -50,6 +50,17 @@ func New() *Metrics {
 			Name: "webhook_deliveries_total", Help: "Webhook delivery attempts, by result."},
 			[]string{"result"}),
 	}
+	// Series whose labels are known up front start at zero, so dashboards and alerts see them
+	// before the first event.
+	for _, bucket := range []string{"writes", "reads", "streams", "inflight", "auth"} {
+		m.rateLimited.WithLabelValues(bucket)
+	}
+	for _, result := range []string{"ok", "failed"} {
+		m.recalcCustomers.WithLabelValues(result)
+	}
+	for _, result := range []string{"delivered", "retried", "failed"} {
+		m.webhookDeliveries.WithLabelValues(result)
+	}
 	m.Registry.MustRegister(m.httpRequests, m.httpDuration, m.rows, m.rateLimited, m.recalcCustomers,
 		m.webhookDeliveries, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
