@@ -79,7 +79,7 @@ datadir() {
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 
 as_owner() { # run a PostgreSQL tool as the cluster's owner
-  if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
+  if is_root; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi # from a directory it may enter
 }
 
 case "${1:-}" in
