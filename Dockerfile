@@ -11,5 +11,7 @@ COPY --from=build /out/invoice-ingest /invoice-ingest
 ENV HTTP_ADDR=0.0.0.0:8080
 EXPOSE 8080
 USER nonroot:nonroot
+# Healthy once /readyz on HTTP_ADDR answers (the image has no shell or curl: the binary asks itself).
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 CMD ["/invoice-ingest", "healthcheck"]
 ENTRYPOINT ["/invoice-ingest"]
 CMD ["serve"]

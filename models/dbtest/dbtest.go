@@ -2,7 +2,11 @@
 // template (tens of milliseconds), so packages run in parallel without seeing each other's rows.
 //
 // The server is TEST_DATABASE_URL (any database on it; default postgres://postgres@127.0.0.1:5432/postgres).
-// The template is named after a hash of the migrations, so a schema change builds a new one.
+// The template is named after a hash of the migrations (ii_template_<hash>), so a schema change
+// builds a new one; it is shared by the test packages, which run as parallel processes. Test
+// databases are named ii_test_<run>_<random>, where <run> is DBTEST_RUN (set by `make test`, one
+// per run) or "x"; each package drops its own. Cleanup, run by `make test` once `go test` has ended
+// (go run ./models/dbtest/cleanup), drops the templates and whatever databases the run left.
 package dbtest
 
 import (
@@ -11,9 +15,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	neturl "net/url"
 	"os"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +31,32 @@ import (
 
 // DefaultServerURL is used when TEST_DATABASE_URL is unset.
 const DefaultServerURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// Session advisory locks shared by every test process on a server (and by older versions of this
+// package, which take buildLock only). buildLock: held while a template is checked or built.
+// cloneLock: held shared from a template's check to the end of a clone from it, and exclusively by
+// Cleanup, so a template is never dropped between the moment a clone finds it and the clone.
+const (
+	buildLock = 727274
+	cloneLock = 727275
+)
+
+// strayAge: a test database of another run is only dropped by Cleanup when nobody is connected to
+// it and it was created longer ago than this (a run killed midway), never one of a running run.
+const strayAge = time.Hour
+
+var runRE = regexp.MustCompile(`^[a-z0-9]{1,24}$`)
+
+// RunID returns this run's id, DBTEST_RUN when it is 1 to 24 lower-case letters and digits, else "x".
+func RunID() string {
+	if r := os.Getenv("DBTEST_RUN"); runRE.MatchString(r) {
+		return r
+	}
+	return "x"
+}
+
+// testName returns a new name for a test database of this run.
+func testName() string { return "ii_test_" + RunID() + "_" + randomSuffix() }
 
 var (
 	once   sync.Once
@@ -81,7 +113,7 @@ func NewDatabase(t testing.TB) string {
 // NewEmptyDatabase creates an empty database (no schema), dropped when t ends, and returns its URL.
 func NewEmptyDatabase(t testing.TB) string {
 	t.Helper()
-	dbName := "ii_test_" + randomSuffix()
+	dbName := testName()
 	if err := exec(context.Background(), "CREATE DATABASE "+pgx.Identifier{dbName}.Sanitize()); err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
@@ -99,20 +131,29 @@ func create(ctx context.Context) (*models.DB, string, error) {
 	return db, dbName, err
 }
 
-// clone creates a new database from the migrated template and returns its name.
+// clone creates a new database from the migrated template and returns its name. It holds cloneLock
+// shared from finding (or building) the template to the end of the copy.
 func clone(ctx context.Context) (string, error) {
-	tmpl, err := template(ctx)
+	conn, err := connect(ctx)
 	if err != nil {
 		return "", err
 	}
-	dbName := "ii_test_" + randomSuffix()
-	err = exec(ctx, "CREATE DATABASE "+pgx.Identifier{dbName}.Sanitize()+" TEMPLATE "+pgx.Identifier{tmpl}.Sanitize())
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock_shared($1)", cloneLock); err != nil {
+		return "", err
+	}
+	defer conn.Exec(ctx, "SELECT pg_advisory_unlock_shared($1)", cloneLock)
+	tmpl, err := template(ctx, conn)
+	if err != nil {
+		return "", err
+	}
+	dbName := testName()
+	err = retry(ctx, conn, "CREATE DATABASE "+pgx.Identifier{dbName}.Sanitize()+" TEMPLATE "+pgx.Identifier{tmpl}.Sanitize())
 	return dbName, err
 }
 
-// template returns the name of the migrated template database, building it once per schema. Test
-// packages run as parallel processes: an advisory lock makes one of them build it.
-func template(ctx context.Context) (string, error) {
+// templateName is the template's name: a hash of the migrations.
+func templateName() (string, error) {
 	sum := sha256.New()
 	err := fs.WalkDir(models.Migrations(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -126,17 +167,21 @@ func template(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tmpl := "ii_template_" + hex.EncodeToString(sum.Sum(nil))[:16]
+	return "ii_template_" + hex.EncodeToString(sum.Sum(nil))[:16], nil
+}
 
-	conn, err := pgx.Connect(ctx, ServerURL())
+// template returns the name of the migrated template database, building it once per schema. Test
+// packages run as parallel processes: buildLock makes one of them build it. A template dropped by
+// Cleanup (another run's) is built again.
+func template(ctx context.Context, conn *pgx.Conn) (string, error) {
+	tmpl, err := templateName()
 	if err != nil {
-		return "", fmt.Errorf("connect to test server %s: %w (is PostgreSQL running? see README)", ServerURL(), err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(727274)"); err != nil {
 		return "", err
 	}
-	defer conn.Exec(ctx, "SELECT pg_advisory_unlock(727274)")
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", buildLock); err != nil {
+		return "", err
+	}
+	defer conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", buildLock)
 	var ready bool
 	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)", tmpl).Scan(&ready); err != nil {
 		return "", err
@@ -176,21 +221,42 @@ func withDatabase(db string) string {
 	return u.String()
 }
 
-func exec(ctx context.Context, sql string) error {
+// connect opens a session on the test server's maintenance database.
+func connect(ctx context.Context) (*pgx.Conn, error) {
 	conn, err := pgx.Connect(ctx, ServerURL())
 	if err != nil {
-		return fmt.Errorf("connect to test server %s: %w", ServerURL(), err)
+		return nil, fmt.Errorf("connect to test server %s: %w (is PostgreSQL running? see README)", redacted(ServerURL()), err)
+	}
+	return conn, nil
+}
+
+func exec(ctx context.Context, sql string) error {
+	conn, err := connect(ctx)
+	if err != nil {
+		return err
 	}
 	defer conn.Close(ctx)
-	// Cloning fails while another session is connected to the template; a template being built
-	// by a parallel package is locked above, so retrying briefly covers stray sessions.
+	return retry(ctx, conn, sql)
+}
+
+// retry runs sql, retrying briefly: cloning fails while another session is connected to the
+// template; a template being built by a parallel package is locked, so this covers stray sessions.
+func retry(ctx context.Context, conn *pgx.Conn, sql string) error {
 	for i := 0; ; i++ {
-		_, err = conn.Exec(ctx, sql)
+		_, err := conn.Exec(ctx, sql)
 		if err == nil || i == 50 {
 			return err
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// redacted returns url without its password, for messages.
+func redacted(url string) string {
+	if u, err := neturl.Parse(url); err == nil {
+		return u.Redacted()
+	}
+	return "(TEST_DATABASE_URL)"
 }
 
 func drop(ctx context.Context, db string) error {
@@ -201,4 +267,95 @@ func randomSuffix() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// Cleanup drops, on the test server, the databases that `go test` runs leave behind: every
+// ii_test_<run>_* database of run (whose tests have all ended), the ii_test_* databases of other
+// runs that nobody uses and that are older than an hour (runs killed midway; their age is read
+// from the server's files, so only as a superuser), and every ii_template_* template. It holds
+// cloneLock and buildLock exclusively, so no template disappears under a running clone or build;
+// a concurrent run that needs a dropped template builds it again. It writes one line to w.
+func Cleanup(ctx context.Context, run string, w io.Writer) error {
+	conn, err := connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	for _, lock := range []int{cloneLock, buildLock} {
+		if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lock); err != nil {
+			return err
+		}
+		defer conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", lock)
+	}
+	names := func(sql string, args ...any) ([]string, error) {
+		rows, err := conn.Query(ctx, sql, args...)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	var dropped []string
+	var failed []error
+	drop := func(name, sql string) {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			failed = append(failed, fmt.Errorf("%s: %w", name, err))
+			return
+		}
+		dropped = append(dropped, name)
+	}
+
+	// This run's databases: all its test processes have ended.
+	if runRE.MatchString(run) {
+		own, err := names(`SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1`, "ii_test_"+run+"_")
+		if err != nil {
+			return err
+		}
+		for _, n := range own {
+			drop(n, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)")
+		}
+	}
+	// Other runs' databases: only unused ones older than strayAge. Without the right to read the
+	// server's files (not a superuser) their age is unknown and they stay.
+	var superuser bool
+	if err := conn.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&superuser); err != nil {
+		return err
+	}
+	if superuser {
+		stray, err := names(`
+			SELECT d.datname FROM pg_database d
+			WHERE starts_with(d.datname, 'ii_test_') AND NOT d.datistemplate
+			  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)
+			  AND (pg_stat_file('base/' || d.oid || '/PG_VERSION', true)).modification < now() - $1::interval
+			ORDER BY 1`, fmt.Sprintf("%d seconds", int(strayAge/time.Second)))
+		if err != nil {
+			return err
+		}
+		for _, n := range stray {
+			// Without FORCE: a database someone connected to meanwhile stays.
+			drop(n, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize())
+		}
+	}
+	// Templates (all schemas: a template is cheap to build again).
+	tmpls, err := names(`SELECT datname FROM pg_database WHERE starts_with(datname, 'ii_template_') ORDER BY 1`)
+	if err != nil {
+		return err
+	}
+	for _, n := range tmpls {
+		id := pgx.Identifier{n}.Sanitize()
+		if _, err := conn.Exec(ctx, "ALTER DATABASE "+id+" WITH is_template false"); err != nil {
+			failed = append(failed, fmt.Errorf("%s: %w", n, err))
+			continue
+		}
+		drop(n, "DROP DATABASE IF EXISTS "+id)
+	}
+
+	fmt.Fprintf(w, "dbtest: cleanup on %s dropped %d database(s)", redacted(ServerURL()), len(dropped))
+	if len(dropped) > 0 {
+		fmt.Fprintf(w, " %v", dropped)
+	}
+	fmt.Fprintln(w)
+	if len(failed) > 0 {
+		return fmt.Errorf("could not drop: %v", failed)
+	}
+	return nil
 }
