@@ -21,6 +21,12 @@ type Server struct {
 	Ingest *ingest.Service
 	// Metrics records requests and rows for Prometheus; nil records nothing.
 	Metrics *telemetry.Metrics
+	// Stopping, once closed, says the process is shutting down: /readyz answers 503 and NDJSON
+	// streams end at their next chunk boundary with a resumable error line. nil: never.
+	Stopping <-chan struct{}
+
+	streams streamState // NDJSON streams per account and their test hook (stream_limits.go)
+	ready   readiness   // /readyz's own connection and last answer (health.go)
 }
 
 // Handler builds the router.
@@ -33,6 +39,7 @@ func (s *Server) Handler() http.Handler {
 	r.HandleMethodNotAllowed = true
 	r.UseRawPath = true // client ids may contain "/" (sent as %2F)
 	r.Use(requestID(), s.observe(), accessLog(s.Log), recovery())
+	r.Use(s.requestDeadline())
 	r.NoRoute(func(c *gin.Context) { writeError(c, models.Errorf(models.ENOTFOUND, "No such route.")) })
 	r.NoMethod(func(c *gin.Context) {
 		writeError(c, models.Errorf(models.EINVALID, "Method %s is not allowed here.", c.Request.Method))

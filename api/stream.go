@@ -3,11 +3,13 @@ package api
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,169 +18,160 @@ import (
 	"invoice-ingest/validation"
 )
 
-// maxLineBytes bounds one NDJSON row; a longer line is an error row, not the end of the stream.
-const maxLineBytes = 1 << 20
-
-// streamChunkRows is how many rows make one chunk: one transaction, then one flush of results.
-const streamChunkRows = 1000
-
-// errLineTooLong marks a line over maxLineBytes; errBodyRead a failure to read the body.
-var (
-	errLineTooLong = errors.New("line too long")
-	errBodyRead    = errors.New("read body")
-)
-
-// chunk is the rows of one chunk, copied out of the reader's buffer into one arena.
-type chunk struct {
-	arena []byte
-	ends  []int  // end offset of each row in arena
-	long  []bool // the row's line was over maxLineBytes (its bytes are not kept)
-	rows  []json.RawMessage
+// stream is one NDJSON request being served.
+type stream struct {
+	c       *gin.Context
+	rc      *http.ResponseController
+	timeout time.Duration // STREAM_IDLE_TIMEOUT: for each read, and for each write of results
+	body    *streamBody
+	in      *bufio.Reader
+	out     *bufio.Writer
+	ch      chunk
+	written int // rows answered so far
 }
 
-func (ch *chunk) reset() { ch.arena, ch.ends, ch.long = ch.arena[:0], ch.ends[:0], ch.long[:0] }
-
-// raw returns the rows as the ingest batch takes them.
-func (ch *chunk) raw() []json.RawMessage {
-	ch.rows = ch.rows[:0]
-	start := 0
-	for _, end := range ch.ends {
-		ch.rows = append(ch.rows, ch.arena[start:end])
-		start = end
-	}
-	return ch.rows
-}
-
-// upsertStream serves an NDJSON body of any length: rows are read in order, a chunk at a time;
-// each chunk is its own transaction, and its results are written and flushed as soon as it
-// commits, so memory stays flat in the number of rows. Blank lines are not rows. Indexes count
-// rows from 0 across the whole stream; duplicates are detected within a chunk (a later chunk is a
-// later write).
+// upsertStream serves an NDJSON body of any length: rows are read in order, a chunk at a time
+// (see streamChunkRows); each chunk is its own transaction, and its results are written and
+// flushed as soon as it commits, so memory stays flat in the number of rows. Blank lines are not
+// rows. Indexes count rows from 0 across the whole stream; duplicates are detected within a chunk
+// (a later chunk is a later write).
 //
 // The status (200) is sent with the first chunk's results, so a failure after that cannot change
-// it: the stream then ends with one line {"error": <problem>}, and the client re-sends the whole
-// stream (rows already stored answer "unchanged").
+// it: the stream then ends with one line {"error": <problem>}, and the client re-sends the rows
+// after the last one answered (or the whole stream: rows already stored answer "unchanged"). So
+// do a stream silent for STREAM_IDLE_TIMEOUT and, at its next chunk boundary, a stream running
+// when the server is told to stop (Server.Stopping); the rows of an unfinished chunk are not
+// written. At most MAX_STREAMS_PER_ACCOUNT streams of one account run at once.
 func (s *Server) upsertStream(c *gin.Context, batch batchFunc, opt ingest.Options) {
-	// Go's HTTP/1 server stops reading a request body once the response has started, unless told.
-	_ = http.NewResponseController(c.Writer).EnableFullDuplex()
-	in := bufio.NewReaderSize(c.Request.Body, 64<<10)
-	out := bufio.NewWriterSize(c.Writer, 64<<10)
-	ch := &chunk{}
-	written := 0 // rows answered so far
-
-	send := func() error {
-		if len(ch.ends) == 0 {
-			return nil
-		}
-		res, err := batch(c.Request.Context(), accountID(c), validation.Lines(ch.raw()), opt)
-		if err != nil {
-			return err
-		}
-		if written == 0 {
-			startStream(c)
-		}
-		for i, r := range res {
-			if ch.long[i] {
-				r = tooLongResult()
-			}
-			r.Index = written + i
-			// One line per row, encoded straight into out's buffer (see appendRowResult).
-			line := append(appendRowResult(out.AvailableBuffer(), r), '\n')
-			if _, err := out.Write(line); err != nil {
-				return err
-			}
-		}
-		written += len(res)
-		ch.reset()
-		if err := out.Flush(); err != nil {
-			return err
-		}
-		c.Writer.Flush()
-		return nil
+	account := accountID(c)
+	if !s.streams.acquire(account, s.Config.MaxStreamsPerAccount) {
+		s.refuseStream(c)
+		return
 	}
-
 	var err error
-	for err == nil {
+	defer func() { s.streams.ended(err) }() // last: the test hook sees the stream wholly over
+	defer s.streams.release(account)
+	st := s.openStream(c)
+	defer st.close()
+	err = st.run(batch, opt)
+	st.end(err)
+}
+
+// run reads and answers chunks until the body ends (io.EOF) or something stops the stream.
+func (st *stream) run(batch batchFunc, opt ingest.Options) error {
+	ch := &st.ch
+	for {
 		before := len(ch.arena)
-		ch.arena, err = readLine(in, ch.arena)
+		err := ch.readLine(st.in)
 		switch {
 		case errors.Is(err, errLineTooLong):
-			ch.arena, err = ch.arena[:before], nil
+			err = nil
 			ch.ends, ch.long = append(ch.ends, before), append(ch.long, true)
+		case err != nil && err != io.EOF: // the line was cut: it is not a row
 		case len(bytes.TrimSpace(ch.arena[before:])) == 0: // blank line: not a row
 			ch.arena = ch.arena[:before]
 		default:
 			ch.ends, ch.long = append(ch.ends, len(ch.arena)), append(ch.long, false)
 		}
-		if len(ch.ends) == streamChunkRows || err == io.EOF {
-			if serr := send(); serr != nil {
-				err = serr
+		if ch.full() || err == io.EOF {
+			if serr := st.send(batch, opt); serr != nil {
+				return serr
+			}
+			if err == nil && st.body.stopRequested() {
+				return errStopping
 			}
 		}
+		if err != nil {
+			return err
+		}
 	}
-	endStream(c, out, err, written)
+}
+
+// send writes the chunk's rows in one batch and answers them.
+func (st *stream) send(batch batchFunc, opt ingest.Options) error {
+	ch := &st.ch
+	if len(ch.ends) == 0 {
+		return nil
+	}
+	res, err := batch(st.c.Request.Context(), accountID(st.c), validation.Lines(ch.raw()), opt)
+	if err != nil {
+		return err
+	}
+	if st.written == 0 {
+		startStream(st.c)
+	}
+	st.writeDeadline()
+	for i, r := range res {
+		if ch.long[i] {
+			r = tooLongResult()
+		}
+		r.Index = st.written + i
+		// One line per row, encoded straight into out's buffer (see appendRowResult).
+		line := append(appendRowResult(st.out.AvailableBuffer(), r), '\n')
+		if _, err := st.out.Write(line); err != nil {
+			return err
+		}
+	}
+	st.written += len(res)
+	ch.reset()
+	return st.flush()
+}
+
+// flush sends what out holds to the client, within the write deadline.
+func (st *stream) flush() error {
+	if err := st.out.Flush(); err != nil {
+		return err
+	}
+	return st.rc.Flush()
 }
 
 // startStream sends the status and type of a stream, with its first results or as an empty one.
+// The connection closes after a stream: it carries deadlines the next request must not inherit.
 func startStream(c *gin.Context) {
 	c.Header("Content-Type", "application/x-ndjson")
+	c.Header("Connection", "close")
 	c.Status(http.StatusOK)
 }
 
-// endStream ends a stream that stopped with err, written rows having been answered: with a problem
-// answer while nothing is sent yet, else with a last line (see streamError).
-func endStream(c *gin.Context, out *bufio.Writer, err error, written int) {
+// end ends a stream that stopped with err: with a problem answer while nothing is sent yet, else
+// with a last line (see streamError).
+func (st *stream) end(err error) {
+	c := st.c
+	st.writeDeadline()
 	switch {
-	case err == io.EOF && written == 0: // an empty stream
+	case err == io.EOF && st.written == 0: // an empty stream
 		startStream(c)
 	case err == io.EOF:
-	case errors.Is(err, errBodyRead) && written == 0:
+	case errors.Is(err, errStopping) || (errors.Is(err, context.Canceled) && st.body.stopRequested()):
+		if st.written == 0 { // no 5xx because of a deploy: the status is 200 as usual
+			startStream(c)
+		}
+		st.streamError(models.Errorf(models.EUNAVAILABLE,
+			"The server is shutting down; re-send the rows after the last answered one."))
+	case errors.Is(err, errIdle):
+		idle := models.Errorf(models.EINVALID, "No byte of the stream arrived for %s; rows after the last answered one were not written: re-send them.", st.timeout)
+		if st.written == 0 {
+			writeError(c, idle)
+			return
+		}
+		st.streamError(idle)
+	case errors.Is(err, errBodyRead) && st.written == 0:
 		writeError(c, models.Errorf(models.EINVALID, "Could not read the request body."))
-	case written == 0:
+	case st.written == 0:
 		writeError(c, err)
 	default:
-		streamError(c, out, err)
+		st.streamError(err)
 	}
 }
 
 // streamError ends a stream whose status is already sent with the problem as its last line.
-func streamError(c *gin.Context, out *bufio.Writer, err error) {
+func (st *stream) streamError(err error) {
 	code, detail := classify(err)
 	if code == models.EINTERNAL {
-		logger(c).Error("stream failed", "error", err.Error())
+		logger(st.c).Error("stream failed", "error", err.Error())
 	}
-	_ = json.NewEncoder(out).Encode(gin.H{"error": newProblem(code, detail)})
-	_ = out.Flush()
-}
-
-// readLine appends the next line, without its line ending, to dst. After the last line it
-// returns io.EOF (with that line, if it had no newline). A line over maxLineBytes is read to its
-// end, not kept, and reported as errLineTooLong.
-func readLine(in *bufio.Reader, dst []byte) ([]byte, error) {
-	start, n := len(dst), 0
-	for {
-		part, err := in.ReadSlice('\n')
-		n += len(part)
-		if n <= maxLineBytes {
-			dst = append(dst, part...)
-		}
-		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case err != nil && err != io.EOF:
-			return dst[:start], errors.Join(errBodyRead, err)
-		case n > maxLineBytes:
-			return dst[:start], errLineTooLong
-		}
-		end := len(dst) // drop the line ending, within this line only
-		if end > start && dst[end-1] == '\n' {
-			end--
-			if end > start && dst[end-1] == '\r' {
-				end--
-			}
-		}
-		return dst[:end], err
-	}
+	_ = json.NewEncoder(st.out).Encode(gin.H{"error": newProblem(code, detail)})
+	_ = st.flush()
 }
 
 // tooLongResult is the answer for a line over maxLineBytes.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -25,6 +26,12 @@ type Config struct {
 	LogLevel      slog.Level
 	DebugAddr     string // DEBUG_ADDR: where /debug/pprof listens; empty (the default) = off
 	MetricsAddr   string // METRICS_ADDR: where Prometheus /metrics listens; set empty = off
+
+	// Streams, request deadlines and shutdown (streams.go).
+	StreamIdleTimeout    time.Duration // STREAM_IDLE_TIMEOUT: an NDJSON stream silent this long is ended; 0 = never
+	MaxStreamsPerAccount int           // MAX_STREAMS_PER_ACCOUNT: NDJSON streams of one account at once; 0 = no limit
+	RequestTimeout       time.Duration // REQUEST_TIMEOUT: deadline of every other request; 0 = none
+	ShutdownDrain        time.Duration // SHUTDOWN_DRAIN: /readyz answers 503 this long before the server stops
 }
 
 // Lookup reads one environment variable: its value and whether it is set (os.LookupEnv in
@@ -80,6 +87,9 @@ func Load(lookup Lookup) (Config, error) {
 	}
 	c.MaxBodyBytes = int64(maxBody)
 	if c.RecalcWorkers, err = intVar(getenv, "RECALC_WORKERS", c.RecalcWorkers, 0); err != nil {
+		return c, err
+	}
+	if err := c.loadStreams(getenv); err != nil {
 		return c, err
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {
