@@ -1,0 +1,75 @@
+package api_test
+
+import (
+	"context"
+	"database/sql"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"invoice-ingest/api"
+	"invoice-ingest/config"
+	"invoice-ingest/models"
+	"invoice-ingest/models/dbtest"
+)
+
+// openDB opens a database of the test's own, with a pool of at most maxConns connections.
+func openDB(t *testing.T, maxConns int) *models.DB {
+	t.Helper()
+	db, err := models.Open(context.Background(), dbtest.NewDatabase(t), models.WithMaxConns(maxConns))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// A database that does not answer within REQUEST_TIMEOUT makes a request fail as 503 with
+// Retry-After, like a database that is down; it does not hang.
+func TestRequestDeadline(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, 20)
+	e := newStreamEnv(t, &api.Server{DB: db, Config: streamConfig(t, func(c *config.Config) { c.RequestTimeout = 300 * time.Millisecond })}, nil)
+	tn := newTenant(t, e.env, "deadline")
+
+	// Another session holds the customers table: statements on it wait until it lets go.
+	ctx := context.Background()
+	tx, err := db.SQL.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = tx.ExecContext(ctx, `LOCK TABLE customers IN ACCESS EXCLUSIVE MODE`)
+	require.NoError(t, err)
+	for _, r := range []response{
+		e.do("POST", "/data/customers", tn.key, `{"id": "frozen", "data_source": "stripe"}`),
+		e.do("GET", "/data/customers?source=stripe", tn.key, nil),
+	} {
+		requireProblem(t, r, http.StatusServiceUnavailable, "unavailable")
+		require.NotEmpty(t, r.Header.Get("Retry-After"))
+	}
+	require.NoError(t, tx.Rollback())
+	requireStatuses(t, e.do("POST", "/data/customers", tn.key, `{"id": "thawed", "data_source": "stripe"}`), "inserted")
+}
+
+// /readyz does not wait for the pool: with every pool connection busy it still answers 200.
+func TestReadyWithBusyPool(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, 2)
+	e := newStreamEnv(t, &api.Server{DB: db, Config: streamConfig(t, func(*config.Config) {})}, nil)
+	api.ReadyCacheFor(e.server, time.Nanosecond) // every /readyz below asks the database
+	require.Equal(t, http.StatusOK, e.do("GET", "/readyz", "", nil).Status)
+
+	ctx := context.Background()
+	var held []*sql.Conn
+	for range 2 {
+		c, err := db.SQL.Conn(ctx)
+		require.NoError(t, err)
+		held = append(held, c)
+	}
+	for range 3 {
+		require.Equal(t, http.StatusOK, e.do("GET", "/readyz", "", nil).Status)
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	e.server.Close()
+	require.Equal(t, http.StatusOK, e.do("GET", "/readyz", "", nil).Status, "a closed probe connection is opened again")
+}
