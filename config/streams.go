@@ -11,11 +11,13 @@ const (
 	DefaultMaxStreamsPerAccount = 4
 	DefaultRequestTimeout       = 60 * time.Second
 	DefaultShutdownDrain        = 2 * time.Second
+	// MaxShutdownDrain keeps the drain and the shutdown after it within SPEC 6's 30 s.
+	MaxShutdownDrain = 10 * time.Second
 )
 
 // loadStreams reads STREAM_IDLE_TIMEOUT, MAX_STREAMS_PER_ACCOUNT, REQUEST_TIMEOUT and
 // SHUTDOWN_DRAIN into c, each its default when unset. A duration of 0 turns its deadline (or
-// the drain) off, and 0 streams means no limit.
+// the drain) off, and 0 streams means no limit. SHUTDOWN_DRAIN is at most MaxShutdownDrain.
 func (c *Config) loadStreams(getenv func(string) string) error {
 	var err error
 	if c.StreamIdleTimeout, err = nonNegativeDuration(getenv, "STREAM_IDLE_TIMEOUT", DefaultStreamIdleTimeout); err != nil {
@@ -27,8 +29,13 @@ func (c *Config) loadStreams(getenv func(string) string) error {
 	if c.RequestTimeout, err = nonNegativeDuration(getenv, "REQUEST_TIMEOUT", DefaultRequestTimeout); err != nil {
 		return err
 	}
-	c.ShutdownDrain, err = nonNegativeDuration(getenv, "SHUTDOWN_DRAIN", DefaultShutdownDrain)
-	return err
+	if c.ShutdownDrain, err = nonNegativeDuration(getenv, "SHUTDOWN_DRAIN", DefaultShutdownDrain); err != nil {
+		return err
+	}
+	if c.ShutdownDrain > MaxShutdownDrain {
+		return fmt.Errorf("SHUTDOWN_DRAIN: must be at most %s (got %s)", MaxShutdownDrain, c.ShutdownDrain)
+	}
+	return nil
 }
 
 // nonNegativeDuration reads a Go duration ("90s", "2m", "0"), def when unset.

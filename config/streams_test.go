@@ -31,4 +31,6 @@ func TestStreamSettings(t *testing.T) {
 		require.Error(t, err, name)
 		require.True(t, strings.HasPrefix(err.Error(), name+": "), err.Error())
 	}
+	_, err = Load(env(map[string]string{"SHUTDOWN_DRAIN": "11s"}))
+	require.ErrorContains(t, err, "SHUTDOWN_DRAIN: must be at most 10s")
 }

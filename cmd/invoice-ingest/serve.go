@@ -4,25 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"runtime/debug"
 	"time"
 
-	"invoice-ingest/api"
 	"invoice-ingest/config"
 	"invoice-ingest/models"
 	"invoice-ingest/recalc"
 	"invoice-ingest/telemetry"
 )
-
-// shutdownTimeout bounds how long in-flight requests may finish after a stop signal, so that a
-// slow or stuck client cannot keep the process from stopping.
-const shutdownTimeout = 20 * time.Second
 
 // serveOptions is what serve and worker take from their command line and the process.
 type serveOptions struct {
@@ -31,11 +24,14 @@ type serveOptions struct {
 	demo           bool   // --demo-account
 	lookup         config.Lookup
 	stdout, stderr io.Writer
+	hooks          *shutdownHooks // tests follow and pace the shutdown with them; nil otherwise
 }
 
 const serveAbout = `Create the database if missing and apply pending migrations, then serve the HTTP API
-and run RECALC_WORKERS recalculation workers until SIGINT or SIGTERM; then stop accepting,
-let in-flight requests finish (20 s at most) and stop the workers.`
+and run RECALC_WORKERS recalculation workers until SIGINT or SIGTERM. Then, for SHUTDOWN_DRAIN
+(2 s), /readyz answers 503 and answers close their connections while requests still arrive; then
+it stops accepting, lets JSON requests finish and ends NDJSON streams at a chunk boundary (20 s at
+most), and stops the workers, which release their claims. Exit 0 whenever the shutdown ran.`
 
 const workerAbout = `Run RECALC_WORKERS (at least 1) recalculation workers, without the HTTP API, until SIGINT
 or SIGTERM. The database must exist and be migrated: run "invoice-ingest migrate" first.`
@@ -112,11 +108,13 @@ func runService(ctx context.Context, o serveOptions) error {
 	}
 	if !o.withHTTP {
 		<-ctx.Done()
-		return shutdown(log, nil, w)
+		log.Info("shutting down")
+		stopWorkers(log, w)
+		return nil
 	}
 
 	// HTTP server.
-	srv, err := startAPI(db, cfg, log, metrics)
+	srv, err := startAPI(db, cfg, log, metrics, o.hooks)
 	if err != nil {
 		w.stop()
 		return err
@@ -127,7 +125,7 @@ func runService(ctx context.Context, o serveOptions) error {
 		return err
 	case <-ctx.Done():
 	}
-	return shutdown(log, srv, w)
+	return srv.shutdown(log, w, cfg.ShutdownDrain, o.hooks)
 }
 
 // loadConfig reads the environment; --addr wins over HTTP_ADDR.
@@ -202,6 +200,14 @@ func (w *workers) stop() error {
 	return <-w.done
 }
 
+// stopWorkers stops the pool as part of a shutdown. A claim it could not release (the database
+// is down) is not the shutdown's failure: its lease expires and another worker takes it.
+func stopWorkers(log *slog.Logger, w *workers) {
+	if err := w.stop(); err != nil {
+		log.Warn("workers stopped without releasing every claim; their leases expire", slog.String("error", err.Error()))
+	}
+}
+
 // startWorkers starts RECALC_WORKERS workers; serve may run none, worker must run some.
 func startWorkers(db *models.DB, cfg config.Config, log *slog.Logger, metrics *telemetry.Metrics, withHTTP bool) (*workers, error) {
 	if cfg.RecalcWorkers <= 0 && !withHTTP {
@@ -220,49 +226,4 @@ func startWorkers(db *models.DB, cfg config.Config, log *slog.Logger, metrics *t
 	go func() { w.done <- pool.Run(ctx) }()
 	log.Info("recalculation workers started", slog.Int("workers", cfg.RecalcWorkers))
 	return w, nil
-}
-
-// apiServer is the HTTP server and, on served, what its Serve returned.
-type apiServer struct {
-	srv    *http.Server
-	served chan error
-}
-
-// startAPI listens before it returns, so that a taken address is the command's error rather
-// than something the Serve goroutine finds later.
-func startAPI(db *models.DB, cfg config.Config, log *slog.Logger, metrics *telemetry.Metrics) (*apiServer, error) {
-	srv := &http.Server{
-		Handler:           (&api.Server{DB: db, Config: cfg, Log: log, Metrics: metrics}).Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
-	}
-	log.Info("serving", slog.String("addr", ln.Addr().String()))
-	a := &apiServer{srv: srv, served: make(chan error, 1)}
-	go func() { a.served <- srv.Serve(ln) }()
-	return a, nil
-}
-
-// shutdown stops in the reverse order of the start: the HTTP server (when there is one) stops
-// accepting and lets in-flight requests finish, for shutdownTimeout at most; then the workers,
-// which the last requests may have given work; the deferred closes in runService follow.
-func shutdown(log *slog.Logger, srv *apiServer, w *workers) error {
-	log.Info("shutting down")
-	if srv == nil {
-		return w.stop()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	shutdownErr := srv.srv.Shutdown(ctx)
-	workersErr := w.stop()
-	if shutdownErr != nil {
-		return fmt.Errorf("shutdown: %w", shutdownErr)
-	}
-	if err := <-srv.served; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return workersErr
 }
