@@ -37,6 +37,7 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	r.GET("/openapi.json", serveOpenAPI)
 
 	data := r.Group("/data", s.authenticate())
 	read := data.Group("", requireScope(models.ScopeRead))
