@@ -40,6 +40,7 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	r.GET("/openapi.json", serveOpenAPI)
 
 	data := r.Group("/data", s.authenticate(), checkIdentifiers())
 	read := data.Group("", requireScope(models.ScopeRead))
