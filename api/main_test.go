@@ -57,6 +57,8 @@ type response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	req    *http.Request  // what was sent, for the contract check
+	res    *http.Response // what came back (its body already read into Body)
 }
 
 // JSON decodes the body into a generic value. t may be an *assert.CollectT.
@@ -74,6 +76,7 @@ func (e *env) do(method, path, key string, body any, headers ...string) response
 	e.t.Helper()
 	r, err := e.send(method, path, key, body, headers...)
 	require.NoError(e.t, err)
+	checkContract(e.t, r.req, r.res, r.Body) // every answer of the suite matches api/openapi.yaml
 	return r
 }
 
@@ -113,7 +116,7 @@ func (e *env) send(method, path, key string, body any, headers ...string) (respo
 	if err != nil {
 		return response{}, err
 	}
-	return response{Status: res.StatusCode, Header: res.Header, Body: out}, nil
+	return response{Status: res.StatusCode, Header: res.Header, Body: out, req: req, res: res}, nil
 }
 
 // requireProblem asserts an RFC 9457 error with status and code.
