@@ -50,7 +50,7 @@ var hostileBodies = []string{
 // without changing this test.
 func TestHostileInputsNeverAnswer5xx(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := newEnv(t, noLimits) // thousands of requests: all of them must reach the handlers
 	key := e.account("hostile")
 	e.do("POST", "/data/data_sources", key, map[string]string{"name": "s"})
 	routes := handler(t, e).Routes()
@@ -113,7 +113,7 @@ func FuzzPathAndQuery(f *testing.F) {
 		f.Add("/data/invoices/"+url.PathEscape(v), "source="+url.QueryEscape(v))
 		f.Add("/data/customers/"+v, "source=s&cursor="+v)
 	}
-	e := newEnv(f)
+	e := newEnv(f, noLimits)
 	key := e.account("fuzz")
 	e.do("POST", "/data/data_sources", key, map[string]string{"name": "s"})
 	f.Fuzz(func(t *testing.T, path, query string) {

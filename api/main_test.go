@@ -44,6 +44,9 @@ func newEnv(t testing.TB, mutate ...func(*config.Config)) *env {
 	return &env{t: t, db: db, srv: srv, handler: h}
 }
 
+// noLimits turns the rate limits off, for tests that send more requests than a client would.
+func noLimits(c *config.Config) { c.Limits = config.Limits{} }
+
 // account creates an account and returns its key.
 func (e *env) account(name string) string {
 	e.t.Helper()
@@ -127,4 +130,6 @@ func requireProblem(t *testing.T, r response, status int, code string) {
 	require.Equal(t, "about:blank", p["type"])
 	require.NotEmpty(t, p["title"])
 	require.NotEmpty(t, p["detail"])
+	require.NotEmpty(t, r.Header.Get("X-Request-Id"))
+	require.Equal(t, r.Header.Get("X-Request-Id"), p["request_id"], "every problem quotes its request id")
 }
