@@ -30,7 +30,7 @@ func TestAuth(t *testing.T) {
 		hint   string
 	}{
 		{"missing header", nil, `Authentication required. Send the API key as "Authorization: Bearer ik_...".`},
-		{"basic auth with the key as user", []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(key + ":"))}, "not Basic auth"},
+		{"basic auth with the key as user", []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(key+":"))}, "not Basic auth"},
 		{"bearer without token", []string{"Authorization", "Bearer"}, "Authentication required."},
 		{"token without the ik_ prefix", []string{"Authorization", "Bearer nope"}, `API keys start with "ik_"`},
 		{"truncated key", []string{"Authorization", "Bearer " + key[:10]}, "not a complete API key"},

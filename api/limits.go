@@ -30,9 +30,9 @@ const maxBuckets = 1 << 14
 
 // admission is the state of the limits of docs/limits.md, all of it in this process's memory.
 type admission struct {
-	writes, reads *bucketSet[uuid.UUID]   // per account; nil = no limit
-	authFailures  *bucketSet[netip.Prefix] // per client address; nil = no limit
-	inflight      chan struct{}            // one token per write request running; nil = no cap
+	writes, reads *bucketSet[uuid.UUID]     // per account; nil = no limit
+	authFailures  *bucketSet[netip.Prefix]  // per client address; nil = no limit
+	inflight      chan struct{}             // one token per write request running; nil = no cap
 	unknownKeys   *lru[[32]byte, time.Time] // hashes of keys that failed recently -> until when
 	lookups       singleflight.Group        // key lookups running, by key hash
 	now           func() time.Time

@@ -30,7 +30,12 @@ type env struct {
 
 func newEnv(t testing.TB, mutate ...func(*config.Config)) *env {
 	t.Helper()
-	db := dbtest.DB(t)
+	return newEnvOn(t, dbtest.DB(t), mutate...)
+}
+
+// newEnvOn is newEnv over db.
+func newEnvOn(t testing.TB, db *models.DB, mutate ...func(*config.Config)) *env {
+	t.Helper()
 	cfg, err := config.Load(func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
 	cfg.RecalcWorkers = 0
