@@ -37,8 +37,8 @@ func (m *lru[K, V]) get(key K) (V, bool) {
 }
 
 // getOrAdd returns the value of key, adding newVal() first when there is none. Before adding, it
-// drops the least recently used entries for which idle says so (entries whose dropping loses
-// nothing), then the least recently used one if the map is still full.
+// drops entries from the least recently used end as long as idle says so of them (entries whose
+// dropping loses nothing), then the least recently used one if the map is still full.
 func (m *lru[K, V]) getOrAdd(key K, newVal func() V, idle func(V) bool) V {
 	m.mu.Lock()
 	defer m.mu.Unlock()
