@@ -57,6 +57,9 @@ func TestHostileInputsNeverAnswer5xx(t *testing.T) {
 	require.NotEmpty(t, routes)
 	methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 	for _, rt := range routes {
+		if rt.Method == "HEAD" { // GET's handlers; HEAD is among the methods sent to every path
+			continue
+		}
 		for _, id := range append(hostileValues, "fine") {
 			path := strings.ReplaceAll(rt.Path, ":id", url.PathEscape(id))
 			for _, q := range hostileQueries() {

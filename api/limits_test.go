@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,9 +16,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"invoice-ingest/api"
 	"invoice-ingest/config"
 	"invoice-ingest/models"
 	"invoice-ingest/models/dbtest"
+	"invoice-ingest/telemetry"
 )
 
 // limits sets the admission limits of a test's server.
@@ -199,4 +203,26 @@ func TestFailedAuthLimitedPerAddress(t *testing.T) {
 	require.Equal(t, before, queries.Load(), "no lookup once the address is over its budget")
 	r = e.do("GET", "/data/data_sources", key, nil)
 	requireProblem(t, r, http.StatusTooManyRequests, "rate_limited") // documented: the address waits
+}
+
+// Refusals are counted by bucket in Prometheus.
+func TestRefusalsAreCounted(t *testing.T) {
+	t.Parallel()
+	db := dbtest.DB(t)
+	cfg, err := config.Load(func(string) (string, bool) { return "", false })
+	require.NoError(t, err)
+	cfg.Limits = config.Limits{ReadsPerSecond: 0.01, AuthFailuresPerSecond: 0.01}
+	m := telemetry.New()
+	s := &api.Server{DB: db, Config: cfg, Log: slog.New(slog.DiscardHandler), Metrics: m}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	e := &env{t: t, db: db, srv: srv}
+	key := e.account("counted")
+	for _, k := range []string{key, key, "nope", "nope"} { // a failing address waits: reads first
+		e.do("GET", "/data/data_sources", k, nil)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	require.Contains(t, rec.Body.String(), `rate_limited_total{bucket="reads"} 1`)
+	require.Contains(t, rec.Body.String(), `rate_limited_total{bucket="auth"} 1`)
 }
