@@ -16,12 +16,13 @@ import (
 	"invoice-ingest/models"
 )
 
-// The limits' names, as telemetry counts their refusals ("streams" is counted by the streams).
+// The limits' names, as telemetry counts their refusals.
 const (
 	bucketWrites   = "writes"
 	bucketReads    = "reads"
 	bucketInflight = "inflight"
 	bucketAuth     = "auth"
+	bucketStreams  = "streams" // MAX_STREAMS_PER_ACCOUNT, kept by the NDJSON streams
 )
 
 // maxBuckets bounds how many token buckets one set keeps (a few hundred bytes each): beyond it
@@ -128,14 +129,15 @@ func setRateHeaders(c *gin.Context, v verdict) {
 	c.Header("RateLimit-Reset", seconds(v.reset, 0))
 }
 
-// refuse answers 429 for the limit named bucket.
+// refuse answers 429 for the limit named bucket, with Retry-After from v.
 func (s *Server) refuse(c *gin.Context, bucket string, v verdict) {
 	s.Metrics.RateLimited(bucket)
 	c.Header("Retry-After", seconds(v.retryAfter, 1))
 	what := map[string]string{
-		bucketWrites: "write requests of this account",
-		bucketReads:  "read requests of this account",
-		bucketAuth:   "failed authentications from this address",
+		bucketWrites:  "write requests of this account",
+		bucketReads:   "read requests of this account",
+		bucketAuth:    "failed authentications from this address",
+		bucketStreams: "NDJSON streams of this account at once",
 	}[bucket]
 	writeError(c, models.Errorf(codeRateLimited, "Too many %s; retry after %s s (see the RateLimit-* headers).",
 		what, seconds(v.retryAfter, 1)))
