@@ -61,7 +61,7 @@ func (ch *chunk) raw() []json.RawMessage {
 func (s *Server) upsertStream(c *gin.Context, batch batchFunc, opt ingest.Options) {
 	// Go's HTTP/1 server stops reading a request body once the response has started, unless told.
 	_ = http.NewResponseController(c.Writer).EnableFullDuplex()
-	in := bufio.NewReaderSize(c.Request.Body, 64<<10)
+	in := bufio.NewReaderSize(orFailing(requestBody(c)), 64<<10)
 	out := bufio.NewWriterSize(c.Writer, 64<<10)
 	ch := &chunk{}
 	written := 0 // rows answered so far
