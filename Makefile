@@ -15,22 +15,34 @@
 #                      (with CGO_ENABLED=0) and one line on stderr says why.
 #   TESTFLAGS          make test: extra `go test` flags (e.g. TESTFLAGS='-run TestX -v').
 #   PKGS               make test: the packages (default ./...).
+#   ARGS               make cli: the command line of invoice-ingest (e.g. ARGS='accounts list').
 # The Go toolchain's own variables (GOFLAGS, GOPROXY, ...) apply as usual.
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .ONESHELL:
-.PHONY: run test bench pg-stop
+.PHONY: run cli test bench pg-stop
 
 TESTFLAGS ?=
 PKGS ?= ./...
 
+# app_url sets $$url to the service's database: DATABASE_URL, else invoice_ingest on the server
+# .ci/postgres.sh finds or provides.
+app_url = if [ -n "$${DATABASE_URL:-}" ]; then url=$$DATABASE_URL; \
+	else server=$$(bash .ci/postgres.sh); url=$$(bash .ci/postgres.sh with-db "$$server" invoice_ingest); fi
+
 # run: migrate, create a demo account (printing its key) when none exists, serve on HTTP_ADDR.
 run:
-	@if [ -n "$${DATABASE_URL:-}" ]; then url=$$DATABASE_URL
-	else server=$$(bash .ci/postgres.sh); url=$$(bash .ci/postgres.sh with-db "$$server" invoice_ingest); fi
+	@$(app_url)
 	echo "make run: serving $$(bash .ci/postgres.sh describe "$$url")" >&2
 	go build -o bin/invoice-ingest ./cmd/invoice-ingest
 	DATABASE_URL="$$url" exec bin/invoice-ingest serve --demo-account
+
+# cli: the binary's other commands against the database make run serves, e.g.
+# make cli ARGS='keys create --account ACCOUNT_ID --scopes data:read'
+cli:
+	@$(app_url)
+	go build -o bin/invoice-ingest ./cmd/invoice-ingest
+	DATABASE_URL="$$url" exec bin/invoice-ingest $(ARGS)
 
 # test: the whole suite, with the race detector when cgo works, each package on its own database
 # cloned from a migrated template; afterwards the run's databases and the templates are dropped

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"testing"
 
@@ -25,20 +26,27 @@ func TestAuth(t *testing.T) {
 
 	for _, tc := range []struct {
 		name   string
-		header string
+		header []string
+		hint   string
 	}{
-		{"missing header", ""},
-		{"not bearer", "Basic " + key},
-		{"bearer without token", "Bearer"},
-		{"malformed token", "Bearer nope"},
-		{"unknown key", "Bearer ik_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
-		{"revoked key", "Bearer " + revoked},
+		{"missing header", nil, `Authentication required. Send the API key as "Authorization: Bearer ik_...".`},
+		{"basic auth with the key as user", []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(key+":"))}, "not Basic auth"},
+		{"bearer without token", []string{"Authorization", "Bearer"}, "Authentication required."},
+		{"token without the ik_ prefix", []string{"Authorization", "Bearer nope"}, `API keys start with "ik_"`},
+		{"truncated key", []string{"Authorization", "Bearer " + key[:10]}, "not a complete API key"},
+		{"X-API-Key header", []string{"X-API-Key", key}, "not in X-API-Key"},
+		{"other scheme", []string{"Authorization", "Token " + key}, "Unsupported authorization scheme"},
+		{"unknown key", []string{"Authorization", "Bearer ik_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, "unknown or revoked"},
+		{"revoked key", []string{"Authorization", "Bearer " + revoked}, "unknown or revoked"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			r := e.do("GET", "/data/data_sources", "", nil, "Authorization", tc.header)
+			r := e.do("GET", "/data/data_sources", "", nil, tc.header...)
 			requireProblem(t, r, http.StatusUnauthorized, "unauthenticated")
-			require.Equal(t, "Unauthenticated.", r.JSON(t)["detail"])
+			require.Equal(t, `Bearer realm="invoice-ingest"`, r.Header.Get("WWW-Authenticate"))
+			detail := r.JSON(t)["detail"].(string)
+			require.Contains(t, detail, tc.hint)
+			require.Contains(t, detail, `"Authorization: Bearer ik_..."`, "every 401 says how to authenticate")
 		})
 	}
 

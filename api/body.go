@@ -17,8 +17,11 @@ import (
 const bodyReadTimeout = 2 * time.Minute
 
 // readBody reads the whole body into *buf, refusing bodies over INGEST_MAX_BODY_BYTES with 413
-// without reading further than the limit. A body of known length is read into one buffer of that
-// size: *buf when it is large enough, else a new one, left in *buf for the caller to reuse.
+// without reading further than the limit. The limit applies to the bytes received and, for a
+// gzipped body (see requestBody), to the decompressed bytes too: a gzip bomb is decompressed up
+// to the limit and one byte, no further. A body of known length is read into one buffer of at
+// least that size: *buf when it is large enough, else a new one, left in *buf for the caller to
+// reuse.
 //
 // The body returned aliases *buf, so the caller may give *buf back to bodyBuffers only once
 // nothing refers to the body. For the write routes that is when the handler returns: the rows are
@@ -26,10 +29,16 @@ const bodyReadTimeout = 2 * time.Minute
 // is copied out (string conversions, messages built with fmt and strconv; no unsafe, no
 // json.RawMessage in ingest.Result), and the NDJSON route already reuses its row buffer from one
 // batch to the next on the same terms.
+//
+// Read errors are *models.Error (400), never taken for a database fault.
 func (s *Server) readBody(c *gin.Context, buf *[]byte) ([]byte, error) {
 	limit := s.Config.MaxBodyBytes
 	if c.Request.ContentLength > limit {
 		return nil, tooLarge(limit)
+	}
+	body, err := decodedBody(c, http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	if err != nil {
+		return nil, err
 	}
 	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(bodyReadTimeout))
 	size := int64(bytes.MinRead)
@@ -40,14 +49,16 @@ func (s *Server) readBody(c *gin.Context, buf *[]byte) ([]byte, error) {
 		*buf = make([]byte, 0, size)
 	}
 	b := bytes.NewBuffer((*buf)[:0])
-	_, err := b.ReadFrom(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	n, err := b.ReadFrom(io.LimitReader(body, limit+1))
 	*buf = b.Bytes() // it may have grown (a body of unknown length)
 	var maxErr *http.MaxBytesError
-	if errors.As(err, &maxErr) {
+	switch {
+	case errors.As(err, &maxErr), n > limit:
 		return nil, tooLarge(limit)
-	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, models.Errorf(models.EINVALID, "Could not read the request body.")
+	case err != nil && models.ErrorCode(err) == models.EINTERNAL: // not one of requestBody's
+		return nil, errors.Join(errBodyUnreadable, err)
+	case err != nil:
+		return nil, err
 	}
 	return *buf, nil
 }

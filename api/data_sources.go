@@ -22,6 +22,9 @@ func toDataSourceResponse(s models.DataSource) dataSourceResponse {
 
 // createDataSource: 201 with a new source, 200 with the existing one of that name.
 func (s *Server) createDataSource(c *gin.Context) {
+	if !requireJSON(c) {
+		return
+	}
 	body, err := s.readBody(c, new([]byte)) // small: not worth a pooled buffer
 	if err != nil {
 		writeError(c, err)

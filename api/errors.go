@@ -11,7 +11,16 @@ import (
 	"invoice-ingest/models"
 )
 
-// statusOf is the one table from error codes to HTTP statuses.
+// Error codes of SPEC 3 that only the HTTP layer produces (models holds the others).
+const (
+	codeMethodNotAllowed     = "method_not_allowed"
+	codeRateLimited          = "rate_limited"
+	codeIdempotencyKeyInUse  = "idempotency_key_in_use"
+	codeIdempotencyKeyReused = "idempotency_key_reused"
+)
+
+// statusOf is the one table from error codes to HTTP statuses. A code missing here is answered as
+// internal (500); a test checks that every code of models and of this package is here.
 var statusOf = map[string]int{
 	models.EINVALID:      http.StatusBadRequest,
 	models.EUNAUTHORIZED: http.StatusUnauthorized,
@@ -21,6 +30,11 @@ var statusOf = map[string]int{
 	models.EMEDIATYPE:    http.StatusUnsupportedMediaType,
 	models.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	models.EINTERNAL:     http.StatusInternalServerError,
+
+	codeMethodNotAllowed:     http.StatusMethodNotAllowed,
+	codeRateLimited:          http.StatusTooManyRequests,
+	codeIdempotencyKeyInUse:  http.StatusConflict,
+	codeIdempotencyKeyReused: http.StatusUnprocessableEntity,
 }
 
 // statusClientClosed is logged for requests whose client disconnected before the answer.
@@ -36,6 +50,8 @@ type problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail"`
 	Code   string `json:"code"`
+	// RequestID is the request's X-Request-Id, to quote when reporting the problem.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // writeError answers the request with err as a problem document. Errors that are not *models.Error
@@ -54,11 +70,14 @@ func writeError(c *gin.Context, err error) {
 	case models.EINTERNAL:
 		logger(c).Error("internal error", slog.String("error", err.Error()))
 	case models.EUNAVAILABLE:
-		logger(c).Warn("database unavailable", slog.String("error", err.Error()))
-		c.Header("Retry-After", retryAfterSeconds)
+		logger(c).Warn("unavailable", slog.String("error", err.Error()))
+		if c.Writer.Header().Get("Retry-After") == "" { // a limit may have said how long already
+			c.Header("Retry-After", retryAfterSeconds)
+		}
 	}
+	p := problemFor(c, code, msg)
 	c.Header("Content-Type", "application/problem+json")
-	c.AbortWithStatusJSON(statusOf[code], newProblem(code, msg))
+	c.AbortWithStatusJSON(p.Status, p)
 }
 
 // classify returns the code of err and the message a client may read. An error that is not a
@@ -73,13 +92,26 @@ func classify(err error) (code, msg string) {
 	case models.IsDataException(err): // a backstop: values are checked before they reach the database
 		code, msg = models.EINVALID, "A value in this request cannot be stored or compared (invalid text or number)."
 	}
+	if _, ok := statusOf[code]; !ok { // a code nobody gave a status: our fault, not the client's
+		code, msg = models.EINTERNAL, models.ErrorMessage(nil)
+	}
 	return code, msg
 }
 
-// newProblem is the problem document for code.
+// newProblem is the problem document for code; a code missing from statusOf is answered as 500.
 func newProblem(code, detail string) problem {
-	status := statusOf[code]
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
 	return problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Code: code}
+}
+
+// problemFor is newProblem for the request c answers, carrying its request id.
+func problemFor(c *gin.Context, code, detail string) problem {
+	p := newProblem(code, detail)
+	p.RequestID = c.GetString(requestIDHeader)
+	return p
 }
 
 // result writes the success envelope.

@@ -30,7 +30,12 @@ type env struct {
 
 func newEnv(t testing.TB, mutate ...func(*config.Config)) *env {
 	t.Helper()
-	db := dbtest.DB(t)
+	return newEnvOn(t, dbtest.DB(t), mutate...)
+}
+
+// newEnvOn is newEnv over db.
+func newEnvOn(t testing.TB, db *models.DB, mutate ...func(*config.Config)) *env {
+	t.Helper()
 	cfg, err := config.Load(func(string) (string, bool) { return "", false })
 	require.NoError(t, err)
 	cfg.RecalcWorkers = 0
@@ -43,6 +48,9 @@ func newEnv(t testing.TB, mutate ...func(*config.Config)) *env {
 	t.Cleanup(srv.Close)
 	return &env{t: t, db: db, srv: srv, handler: h}
 }
+
+// noLimits turns the rate limits off, for tests that send more requests than a client would.
+func noLimits(c *config.Config) { c.Limits = config.Limits{} }
 
 // account creates an account and returns its key.
 func (e *env) account(name string) string {
@@ -57,6 +65,8 @@ type response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	req    *http.Request  // what was sent, for the contract check
+	res    *http.Response // what came back (its body already read into Body)
 }
 
 // JSON decodes the body into a generic value. t may be an *assert.CollectT.
@@ -74,6 +84,7 @@ func (e *env) do(method, path, key string, body any, headers ...string) response
 	e.t.Helper()
 	r, err := e.send(method, path, key, body, headers...)
 	require.NoError(e.t, err)
+	checkContract(e.t, r.req, r.res, r.Body) // every answer of the suite matches api/openapi.yaml
 	return r
 }
 
@@ -113,7 +124,7 @@ func (e *env) send(method, path, key string, body any, headers ...string) (respo
 	if err != nil {
 		return response{}, err
 	}
-	return response{Status: res.StatusCode, Header: res.Header, Body: out}, nil
+	return response{Status: res.StatusCode, Header: res.Header, Body: out, req: req, res: res}, nil
 }
 
 // requireProblem asserts an RFC 9457 error with status and code.
@@ -127,4 +138,6 @@ func requireProblem(t *testing.T, r response, status int, code string) {
 	require.Equal(t, "about:blank", p["type"])
 	require.NotEmpty(t, p["title"])
 	require.NotEmpty(t, p["detail"])
+	require.NotEmpty(t, r.Header.Get("X-Request-Id"))
+	require.Equal(t, r.Header.Get("X-Request-Id"), p["request_id"], "every problem quotes its request id")
 }

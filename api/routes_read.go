@@ -17,12 +17,12 @@ import (
 // {"result": {"count", "list", "has_more", "next_cursor"}}, next_cursor being null on the last page.
 // Optional query parameters given empty (limit=, cursor=) count as absent.
 func (s *Server) readRoutes(r *gin.RouterGroup) {
-	r.GET("/invoices", s.listInvoices)
-	r.GET("/invoices/:id", s.getInvoice)
-	r.GET("/customers", s.listCustomers)
-	r.GET("/customers/:id", s.getCustomer)
-	r.GET("/plans", s.listPlans)
-	r.GET("/plans/:id", s.getPlan)
+	getAndHead(r, "/invoices", s.listInvoices)
+	getAndHead(r, "/invoices/:id", s.getInvoice)
+	getAndHead(r, "/customers", s.listCustomers)
+	getAndHead(r, "/customers/:id", s.getCustomer)
+	getAndHead(r, "/plans", s.listPlans)
+	getAndHead(r, "/plans/:id", s.getPlan)
 }
 
 // pageQuery is the shape of the models package's list queries: one page of a source's rows.

@@ -25,6 +25,7 @@ type Server struct {
 	// streams end at their next chunk boundary with a resumable error line. nil: never.
 	Stopping <-chan struct{}
 
+	limits  *admission  // the state of the limits (docs/limits.md), made by Handler
 	streams streamState // NDJSON streams per account and their test hook (stream_limits.go)
 	ready   readiness   // /readyz's own connection and last answer (health.go)
 }
@@ -34,27 +35,44 @@ func (s *Server) Handler() http.Handler {
 	if s.Ingest == nil {
 		s.Ingest = &ingest.Service{DB: s.DB}
 	}
+	s.limits = newAdmission(s.Config.Limits)
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.HandleMethodNotAllowed = true
-	r.UseRawPath = true // client ids may contain "/" (sent as %2F)
+	r.HandleMethodNotAllowed = true // 405 with Allow (gin lists the route's methods)
+	r.UseRawPath = true             // client ids may contain "/" (sent as %2F)
 	r.Use(requestID(), s.observe(), accessLog(s.Log), recovery())
 	r.Use(s.requestDeadline())
-	r.NoRoute(func(c *gin.Context) { writeError(c, models.Errorf(models.ENOTFOUND, "No such route.")) })
+	r.NoRoute(noRoute)
 	r.NoMethod(func(c *gin.Context) {
-		writeError(c, models.Errorf(models.EINVALID, "Method %s is not allowed here.", c.Request.Method))
+		writeError(c, models.Errorf(codeMethodNotAllowed, "Method %s is not allowed here: use %s.",
+			quoteHeader(c.Request.Method), c.Writer.Header().Get("Allow")))
 	})
 
-	r.GET("/healthz", s.healthz)
-	r.GET("/readyz", s.readyz)
+	getAndHead(r, "/healthz", s.healthz)
+	getAndHead(r, "/readyz", s.readyz)
+	getAndHead(r, "/openapi.json", serveOpenAPI)
 
-	data := r.Group("/data", s.authenticate(), checkIdentifiers())
+	data := r.Group("/data", s.authenticate(), s.rateLimit(), checkIdentifiers())
 	read := data.Group("", requireScope(models.ScopeRead))
-	write := data.Group("", requireScope(models.ScopeWrite))
+	write := data.Group("", requireScope(models.ScopeWrite), s.capInflight())
 
-	read.GET("/data_sources", s.listDataSources)
+	getAndHead(read, "/data_sources", s.listDataSources)
 	write.POST("/data_sources", s.createDataSource)
 	s.readRoutes(read)
 	s.writeRoutes(write)
 	return r
+}
+
+// getAndHead registers a GET route and its HEAD twin (net/http sends no body for HEAD).
+func getAndHead(r gin.IRoutes, path string, h gin.HandlerFunc) {
+	r.Match([]string{http.MethodGet, http.MethodHead}, path, h)
+}
+
+// noRoute answers 404 naming the path, escaped (so ASCII, valid UTF-8) and cut at 200 bytes.
+func noRoute(c *gin.Context) {
+	path := c.Request.URL.EscapedPath()
+	if len(path) > 200 {
+		path = path[:200] + "..."
+	}
+	writeError(c, models.Errorf(models.ENOTFOUND, "No route %s.", path))
 }

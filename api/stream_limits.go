@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -70,12 +68,7 @@ func (st *streamState) ended(err error) {
 
 // refuseStream answers a stream over MAX_STREAMS_PER_ACCOUNT: 429, retry in a second.
 func (s *Server) refuseStream(c *gin.Context) {
-	s.Metrics.RateLimited("streams")
-	status := http.StatusTooManyRequests
-	c.Header("Retry-After", "1")
-	c.Header("Content-Type", "application/problem+json")
-	c.AbortWithStatusJSON(status, problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Code: "rate_limited",
-		Detail: fmt.Sprintf("This account already runs %d NDJSON streams, the most at once; retry when one has ended.", s.Config.MaxStreamsPerAccount)})
+	s.refuse(c, bucketStreams, verdict{retryAfter: time.Second})
 }
 
 // openStream prepares a stream's reader, writer and deadlines, and has it told of a shutdown.
@@ -88,8 +81,10 @@ func (s *Server) openStream(c *gin.Context) *stream {
 		body.watching = make(chan struct{})
 		go body.watch()
 	}
+	// Decompression (Content-Encoding: gzip) reads through the deadlines; its read errors are
+	// 400s that keep errIdle and errStopping in their chain.
 	return &stream{c: c, rc: rc, timeout: s.Config.StreamIdleTimeout, body: body,
-		in: bufio.NewReaderSize(body, 64<<10), out: bufio.NewWriterSize(c.Writer, 64<<10)}
+		in: bufio.NewReaderSize(orFailing(decodedBody(c, body)), 64<<10), out: bufio.NewWriterSize(c.Writer, 64<<10)}
 }
 
 // close releases what the stream holds once it is answered. The watcher is gone when it
@@ -176,7 +171,7 @@ func (b *streamBody) stopRequested() bool {
 // Retry-After, as one that is down does. Streams have deadlines of their own (see upsertStream).
 func (s *Server) requestDeadline() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if s.Config.RequestTimeout <= 0 || strings.EqualFold(c.ContentType(), "application/x-ndjson") {
+		if s.Config.RequestTimeout <= 0 || mediaType(c) == typeNDJSON {
 			c.Next()
 			return
 		}

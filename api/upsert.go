@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -26,14 +27,17 @@ func (s *Server) upsert(batch batchFunc) gin.HandlerFunc {
 			writeError(c, err)
 			return
 		}
-		switch c.ContentType() {
-		case "application/json", "":
-		case "application/x-ndjson":
+		if _, err := gzipped(c); err != nil { // before a stream starts reading
+			writeError(c, err)
+			return
+		}
+		switch mediaType(c) {
+		case typeJSON, "":
+		case typeNDJSON:
 			s.upsertStream(c, batch, opt)
 			return
 		default:
-			writeError(c, models.Errorf(models.EMEDIATYPE,
-				"Content-Type must be application/json or application/x-ndjson."))
+			writeError(c, unsupportedType(c, typeJSON+" or "+typeNDJSON))
 			return
 		}
 		buf := bodyBuffers.get()
@@ -51,6 +55,12 @@ func (s *Server) upsert(batch batchFunc) gin.HandlerFunc {
 		case err != nil:
 			writeError(c, models.Errorf(models.EINVALID, "%s", bodyProblem(err)))
 			return
+		case rows.Len() == 1:
+			if member, ok := wrappedRows(rows.At(0)); ok {
+				writeError(c, models.Errorf(models.EINVALID, "The body is an object holding its rows in %s: "+
+					"send the array itself as the body, [{...}, {...}], not wrapped in an object.", member))
+				return
+			}
 		}
 		res, err := batch(c.Request.Context(), accountID(c), rows, opt)
 		if err != nil {
@@ -77,4 +87,30 @@ func options(c *gin.Context) (ingest.Options, error) {
 // bodyProblem words a body decoding error for the client: validation's errors are safe to show.
 func bodyProblem(err error) string {
 	return "Invalid JSON body: " + strings.TrimPrefix(err.Error(), validation.ErrBody.Error()+": ") + "."
+}
+
+// wrappedRows tells whether a body of one object is rows wrapped in an object, as some APIs want
+// them ({"data": [{...}]}): an object whose only member is an array of objects. member is that
+// member's name as the message shows it.
+func wrappedRows(row json.RawMessage) (member string, ok bool) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(row, &obj) != nil || len(obj) != 1 {
+		return "", false
+	}
+	for name, v := range obj {
+		var list []json.RawMessage
+		if json.Unmarshal(v, &list) != nil {
+			return "", false
+		}
+		for _, el := range list {
+			if len(el) == 0 || el[0] != '{' {
+				return "", false
+			}
+		}
+		if len(name) > 50 {
+			name = name[:50]
+		}
+		return strconv.QuoteToASCII(name), true
+	}
+	return "", false
 }

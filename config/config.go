@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -27,11 +28,22 @@ type Config struct {
 	DebugAddr     string // DEBUG_ADDR: where /debug/pprof listens; empty (the default) = off
 	MetricsAddr   string // METRICS_ADDR: where Prometheus /metrics listens; set empty = off
 
+	// Admission control (SPEC 3, docs/limits.md). Every limit is per process; 0 = no limit.
+	Limits Limits
+
 	// Streams, request deadlines and shutdown (streams.go).
 	StreamIdleTimeout    time.Duration // STREAM_IDLE_TIMEOUT: an NDJSON stream silent this long is ended; 0 = never
 	MaxStreamsPerAccount int           // MAX_STREAMS_PER_ACCOUNT: NDJSON streams of one account at once; 0 = no limit
 	RequestTimeout       time.Duration // REQUEST_TIMEOUT: deadline of every other request; 0 = none
 	ShutdownDrain        time.Duration // SHUTDOWN_DRAIN: /readyz answers 503 this long before the server stops
+}
+
+// Limits are the admission limits of one process (docs/limits.md).
+type Limits struct {
+	WritesPerSecond       float64 // RATE_LIMIT_WRITES: write requests per second per account (burst 2x)
+	ReadsPerSecond        float64 // RATE_LIMIT_READS: read requests per second per account (burst 2x)
+	AuthFailuresPerSecond float64 // RATE_LIMIT_AUTH_FAILURES: failed authentications per second per client address (burst 2x)
+	MaxInflightWrites     int     // MAX_INFLIGHT_WRITES: write requests this process runs at once
 }
 
 // Lookup reads one environment variable: its value and whether it is set (os.LookupEnv in
@@ -49,6 +61,7 @@ func Load(lookup Lookup) (Config, error) {
 		RecalcWorkers: 2,
 		LogLevel:      slog.LevelInfo,
 		MetricsAddr:   "127.0.0.1:9464",
+		Limits:        Limits{WritesPerSecond: 50, ReadsPerSecond: 200, AuthFailuresPerSecond: 10, MaxInflightWrites: 64},
 	}
 	if v := getenv("DATABASE_URL"); v != "" {
 		cfg, err := pgx.ParseConfig(v)
@@ -89,6 +102,9 @@ func Load(lookup Lookup) (Config, error) {
 	if c.RecalcWorkers, err = intVar(getenv, "RECALC_WORKERS", c.RecalcWorkers, 0); err != nil {
 		return c, err
 	}
+	if c.Limits, err = loadLimits(getenv, c.Limits); err != nil {
+		return c, err
+	}
 	if err := c.loadStreams(getenv); err != nil {
 		return c, err
 	}
@@ -119,4 +135,38 @@ func intVar(getenv func(string) string, name string, def, min int) (int, error) 
 		return def, fmt.Errorf("%s: must be an integer >= %d (got %q)", name, min, v)
 	}
 	return n, nil
+}
+
+// loadLimits reads the admission limits over their defaults in l.
+func loadLimits(getenv func(string) string, l Limits) (Limits, error) {
+	var err error
+	for _, v := range []struct {
+		name string
+		dst  *float64
+	}{
+		{"RATE_LIMIT_WRITES", &l.WritesPerSecond},
+		{"RATE_LIMIT_READS", &l.ReadsPerSecond},
+		{"RATE_LIMIT_AUTH_FAILURES", &l.AuthFailuresPerSecond},
+	} {
+		if *v.dst, err = rateVar(getenv, v.name, *v.dst); err != nil {
+			return l, err
+		}
+	}
+	if l.MaxInflightWrites, err = intVar(getenv, "MAX_INFLIGHT_WRITES", l.MaxInflightWrites, 0); err != nil {
+		return l, err
+	}
+	return l, nil
+}
+
+// rateVar reads a rate in requests per second: a number >= 0, fractions allowed, 0 = no limit.
+func rateVar(getenv func(string) string, name string, def float64) (float64, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+		return def, fmt.Errorf("%s: must be a number of requests per second >= 0, 0 = no limit (got %q)", name, v)
+	}
+	return f, nil
 }

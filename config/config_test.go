@@ -69,3 +69,22 @@ func TestMetricsAddr(t *testing.T) {
 	_, err = Load(env(map[string]string{"METRICS_ADDR": "9100"}))
 	require.ErrorContains(t, err, "METRICS_ADDR")
 }
+
+func TestLimits(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, Limits{WritesPerSecond: 50, ReadsPerSecond: 200, AuthFailuresPerSecond: 10, MaxInflightWrites: 64}, c.Limits)
+	c, err = Load(env(map[string]string{
+		"RATE_LIMIT_WRITES": "0", "RATE_LIMIT_READS": "0.5", "RATE_LIMIT_AUTH_FAILURES": "3", "MAX_INFLIGHT_WRITES": "0",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, Limits{WritesPerSecond: 0, ReadsPerSecond: 0.5, AuthFailuresPerSecond: 3, MaxInflightWrites: 0}, c.Limits)
+	for name, value := range map[string]string{
+		"RATE_LIMIT_WRITES": "-1", "RATE_LIMIT_READS": "NaN", "RATE_LIMIT_AUTH_FAILURES": "lots", "MAX_INFLIGHT_WRITES": "1.5",
+	} {
+		_, err := Load(env(map[string]string{name: value}))
+		require.Error(t, err)
+		require.True(t, strings.HasPrefix(err.Error(), name+": "), err.Error())
+	}
+}

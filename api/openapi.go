@@ -1,0 +1,41 @@
+package api
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/goccy/go-yaml"
+)
+
+// openAPIYAML is the OpenAPI 3.1 document of this API, written by hand: api/openapi.yaml.
+//
+//go:embed openapi.yaml
+var openAPIYAML []byte
+
+// openAPIJSON is openAPIYAML converted to JSON once, at start (keys in document order).
+var openAPIJSON = mustYAMLToJSON(openAPIYAML)
+
+// OpenAPI returns the OpenAPI document of this API as JSON, as GET /openapi.json serves it.
+// The caller must not modify it.
+func OpenAPI() []byte { return openAPIJSON }
+
+// serveOpenAPI serves GET /openapi.json (no authentication).
+func serveOpenAPI(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPIJSON) }
+
+// mustYAMLToJSON converts the embedded document; it panics on a broken document, which the
+// package's tests (and any start of the binary) catch at once.
+func mustYAMLToJSON(y []byte) []byte {
+	j, err := yaml.YAMLToJSON(y)
+	if err != nil {
+		panic(fmt.Sprintf("api/openapi.yaml: %v", err))
+	}
+	var out bytes.Buffer
+	if err := json.Compact(&out, j); err != nil {
+		panic(fmt.Sprintf("api/openapi.yaml: not JSON once converted: %v", err))
+	}
+	return out.Bytes()
+}
