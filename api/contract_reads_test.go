@@ -102,8 +102,8 @@ func TestContractArchive(t *testing.T) {
 	r.requireSeen(200, 400, 401, 403, 404)
 }
 
-// TestContractOutsideOperations: health, the document itself, unknown routes and wrong methods
-// (which answer 400 with Allow today, not the 405 SPEC section 3 asks for).
+// TestContractOutsideOperations: health, the document itself (also by HEAD), unknown routes and
+// wrong methods (405 with Allow).
 func TestContractOutsideOperations(t *testing.T) {
 	r := newContractRun(t)
 	r.call(http.StatusOK, "GET", "/healthz", "", "", "")
@@ -112,11 +112,12 @@ func TestContractOutsideOperations(t *testing.T) {
 	r.call(http.StatusNotFound, "GET", "/nowhere", "", "", "")
 	r.call(http.StatusNotFound, "GET", "/data/imports", r.key, "", "")
 	r.call(http.StatusNotFound, "GET", "/data/invoices/inv_1/lines", r.key, "", "")
-	r.call(http.StatusBadRequest, "PUT", "/data/invoices", r.key, "application/json", `[]`)
-	r.call(http.StatusBadRequest, "PATCH", "/data/invoices/inv_1?source=stripe", r.key, "application/json", `{}`)
-	r.call(http.StatusBadRequest, "DELETE", "/data/data_sources", r.key, "", "")
-	r.call(http.StatusBadRequest, "POST", "/healthz", "", "", "")
-	r.call(http.StatusBadRequest, "HEAD", "/healthz", "", "", "")
-	r.call(http.StatusBadRequest, "GET", "/data/invoices/inv_1/restore", r.key, "", "")
-	r.requireSeen(200, 400, 404)
+	r.call(http.StatusMethodNotAllowed, "PUT", "/data/invoices", r.key, "application/json", `[]`)
+	r.call(http.StatusMethodNotAllowed, "PATCH", "/data/invoices/inv_1?source=stripe", r.key, "application/json", `{}`)
+	r.call(http.StatusMethodNotAllowed, "DELETE", "/data/data_sources", r.key, "", "")
+	r.call(http.StatusMethodNotAllowed, "POST", "/healthz", "", "", "")
+	r.call(http.StatusOK, "HEAD", "/healthz", "", "", "")
+	r.call(http.StatusOK, "HEAD", "/openapi.json", "", "", "")
+	r.call(http.StatusMethodNotAllowed, "GET", "/data/invoices/inv_1/restore", r.key, "", "")
+	r.requireSeen(200, 404, 405)
 }

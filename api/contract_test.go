@@ -3,6 +3,7 @@ package api_test
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -83,7 +84,7 @@ func (c *contract) check(req *http.Request, res *http.Response, body []byte) []s
 	case item == nil:
 		return c.checkOutside(res, body, http.StatusNotFound, "NoSuchRoute")
 	case item.GetOperations().GetOrZero(strings.ToLower(req.Method)) == nil: // HEAD included
-		out := c.checkOutside(res, body, http.StatusBadRequest, "WrongMethod")
+		out := c.checkOutside(res, body, http.StatusMethodNotAllowed, "WrongMethod")
 		if res.Header.Get("Allow") == "" {
 			out = append(out, "a wrong method's answer has no Allow header")
 		}
@@ -113,6 +114,10 @@ func (c *contract) checkRequest(req *http.Request, answer []byte) []string {
 	}
 	r := req.Clone(req.Context())
 	r.Body = io.NopCloser(bytes.NewReader(sent))
+	r.Header.Del("Content-Encoding")
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "" || strings.EqualFold(mt, "application/json") {
+		r.Header.Set("Content-Type", "application/json") // no type, or any case of it, is JSON
+	}
 	rowsRefused := bytes.Contains(answer, []byte(`"import_status":"error"`))
 	switch {
 	case isNDJSON(req.Header.Get("Content-Type")):
@@ -212,7 +217,14 @@ func requestBody(req *http.Request) ([]byte, error) {
 		return nil, fmt.Errorf("re-read the request body: %w", err)
 	}
 	defer rc.Close()
-	return io.ReadAll(rc)
+	if !strings.EqualFold(req.Header.Get("Content-Encoding"), "gzip") {
+		return io.ReadAll(rc)
+	}
+	zr, err := gzip.NewReader(rc) // the document describes the decompressed body
+	if err != nil {
+		return nil, fmt.Errorf("decompress the request body: %w", err)
+	}
+	return io.ReadAll(zr)
 }
 
 func isNDJSON(contentType string) bool {

@@ -46,7 +46,9 @@ type child struct {
 // competing for the CPU) plus env; its output goes to our stderr, never to stdout.
 func (b *bench) startChild(args []string, env ...string) (*child, error) {
 	cmd := exec.Command(b.bin, args...)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+b.url, "LOG_LEVEL=warn", "METRICS_ADDR=127.0.0.1:0")
+	// No limits: the tool measures throughput, not admission control.
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+b.url, "LOG_LEVEL=warn", "METRICS_ADDR=127.0.0.1:0",
+		"RATE_LIMIT_WRITES=0", "RATE_LIMIT_READS=0", "MAX_INFLIGHT_WRITES=0")
 	cmd.Env = append(cmd.Env, env...) // later duplicates win
 	cmd.Stdout, cmd.Stderr = b.stderr, b.stderr
 	dieWithParent(cmd)
