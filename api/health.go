@@ -26,18 +26,12 @@ func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status":
 // readyz answers 200 when the database answers within readyTimeout, else 503 with Retry-After,
 // and 503 too once the server is stopping, so that load balancers send elsewhere.
 func (s *Server) readyz(c *gin.Context) {
-	status := "ok"
-	switch {
-	case s.stopping():
-		status = "stopping"
-	case !s.ready.check(s.DB):
-		status = "unavailable"
-	default:
-		c.JSON(http.StatusOK, gin.H{"status": status})
+	if s.stopping() || !s.ready.check(s.DB) {
+		c.Header("Retry-After", retryAfterSeconds)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable"})
 		return
 	}
-	c.Header("Retry-After", retryAfterSeconds)
-	c.JSON(http.StatusServiceUnavailable, gin.H{"status": status})
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
 // stopping reports whether the server was told to stop (Server.Stopping).
