@@ -105,9 +105,6 @@ func Load(lookup Lookup) (Config, error) {
 	if c.Limits, err = loadLimits(getenv, c.Limits); err != nil {
 		return c, err
 	}
-	if err := c.loadStreams(getenv); err != nil {
-		return c, err
-	}
 	if v := getenv("LOG_LEVEL"); v != "" {
 		switch strings.ToLower(v) {
 		case "debug":
@@ -122,7 +119,7 @@ func Load(lookup Lookup) (Config, error) {
 			return c, fmt.Errorf("LOG_LEVEL: must be debug, info, warn or error (got %q)", v)
 		}
 	}
-	return c, nil
+	return c, c.loadStreams(getenv)
 }
 
 func intVar(getenv func(string) string, name string, def, min int) (int, error) {
