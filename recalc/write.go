@@ -132,7 +132,7 @@ func (p *Pool) write(ctx context.Context, token string, items []item, results []
 type writeBack struct {
 	written          []CustomerKey // their metrics rows are replaced by metrics
 	metrics          metricRows
-	history          historyRows // the written customers' monthly history, replacing theirs
+	history          historyRows   // the written customers' monthly history, replacing theirs
 	scheduled        []CustomerKey // next change at nextChanges[i]
 	nextChanges      []time.Time
 	unscheduled      []CustomerKey // nothing changes with time alone
