@@ -572,7 +572,15 @@ func TestReadsCustomersAndPlans(t *testing.T) {
 	t.Run("customer list, empty optional strings omitted", func(t *testing.T) {
 		t.Parallel()
 		p := decodeReadsPage(t, f.get("/data/customers", nil))
-		require.Equal(t, []map[string]any{cusA, cusB}, p.List)
+		var want []map[string]any
+		for _, c := range []map[string]any{cusA, cusB} {
+			w := map[string]any{"metrics": []any{}, "metrics_stale": false} // lists carry metrics (SPEC 4)
+			for k, v := range c {
+				w[k] = v
+			}
+			want = append(want, w)
+		}
+		require.Equal(t, want, p.List)
 	})
 	t.Run("plan list", func(t *testing.T) {
 		t.Parallel()
@@ -679,11 +687,12 @@ func TestReadsCustomerMetrics(t *testing.T) {
 		})
 	}
 
-	t.Run("lists carry no metrics", func(t *testing.T) {
+	t.Run("lists carry each customer's metrics", func(t *testing.T) {
 		t.Parallel()
 		for _, c := range decodeReadsPage(t, f.get("/data/customers", nil)).List {
-			require.NotContains(t, c, "metrics")
-			require.NotContains(t, c, "metrics_stale")
+			one := f.get("/data/customers/"+c["id"].(string), nil).JSON(t)["result"].(map[string]any)
+			require.Equal(t, one["metrics"], c["metrics"], c["id"])
+			require.Equal(t, one["metrics_stale"], c["metrics_stale"], c["id"])
 		}
 	})
 }

@@ -12,8 +12,9 @@ import (
 
 // readRoutes registers the routes that need the data:read scope.
 //
-// Every one of them names its data source in the required query parameter source (UUID or name);
-// lists are paged by keyset (limit, cursor) and answer
+// The rows' routes name their data source in the required query parameter source (UUID or name);
+// the account-level reads (/mrr, /metrics) take it optionally, all sources without it. Lists are
+// paged by keyset (limit, cursor) and answer
 // {"result": {"count", "list", "has_more", "next_cursor"}}, next_cursor being null on the last page.
 // Optional query parameters given empty (limit=, cursor=) count as absent.
 func (s *Server) readRoutes(r *gin.RouterGroup) {
@@ -21,6 +22,9 @@ func (s *Server) readRoutes(r *gin.RouterGroup) {
 	getAndHead(r, "/invoices/:id", s.getInvoice)
 	getAndHead(r, "/customers", s.listCustomers)
 	getAndHead(r, "/customers/:id", s.getCustomer)
+	getAndHead(r, "/customers/:id/mrr", s.customerMRR)
+	getAndHead(r, "/mrr", s.accountMRR)
+	getAndHead(r, "/metrics", s.accountMetrics)
 	getAndHead(r, "/plans", s.listPlans)
 	getAndHead(r, "/plans/:id", s.getPlan)
 }

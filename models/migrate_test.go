@@ -24,7 +24,7 @@ func tables(t *testing.T, db *models.DB) []string {
 func TestMigrate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	want := []string{"accounts", "api_keys", "customer_metric_schedule", "customer_metrics", "customers",
+	want := []string{"accounts", "api_keys", "customer_metric_schedule", "customer_metrics", "customer_mrr_history", "customers",
 		"data_sources", "invoices", "plans", "recalc_outbox", "recalc_queue"}
 
 	t.Run("from empty, then again as a no-op", func(t *testing.T) {

@@ -13,9 +13,11 @@ func (p *Pool) load(ctx context.Context, items []item) ([][]Invoice, error) {
 	return p.db.MetricInvoices(ctx, keysOf(items))
 }
 
-// result is one customer's outcome: its metrics and next change, or why it could not be computed.
+// result is one customer's outcome: its metrics, monthly history and next change, or why it could
+// not be computed.
 type result struct {
 	metrics    []Metrics
+	history    []HistoryChange
 	nextChange time.Time
 	err        error
 }
@@ -49,5 +51,9 @@ func (p *Pool) computeOne(key CustomerKey, invoices []Invoice, t time.Time) (r r
 		}
 	}
 	ms, next := Compute(invoices, t)
-	return result{metrics: ms, nextChange: next}
+	history, nextMonth := History(invoices, t)
+	// The history changes at the next month start when MRR does, even when no invoice instant
+	// falls there (a period ending mid-month shows as the next month's churn).
+	next = earliestAfter(next, nextMonth, t)
+	return result{metrics: ms, history: history, nextChange: next}
 }

@@ -2,10 +2,11 @@
 // metric definitions as pure functions, the queue that ingest writes to in its own transaction, the
 // workers that drain it, and the sweep that re-queues customers whose metrics move with time.
 //
-// recalc owns four tables, whose schema is among models' migrations: recalc_outbox (customers
+// recalc owns five tables, whose schema is among models' migrations: recalc_outbox (customers
 // that committed writes changed), recalc_queue (customers waiting for or under recalculation),
-// customer_metrics (the metrics) and customer_metric_schedule (when each customer's metrics next
-// move with time alone).
+// customer_metrics (the metrics), customer_mrr_history (each customer's monthly MRR history: the
+// months in which its MRR in a currency changed) and customer_metric_schedule (when each
+// customer's metrics next move with time alone).
 //
 // # Metric definitions
 //
@@ -42,6 +43,14 @@
 //     end dates and every invoice's date (which covers cancellations taking effect and revenue
 //     moving), so the sweep knows when to recalculate; it may name an instant at which nothing
 //     visible changes, which costs only an idempotent recalculation.
+//   - History. [History] gives, per currency, the months in which MRR at the month's first
+//     instant (day 1, 00:00 UTC) changed, from the first month with MRR > 0 to t's month, each
+//     with its change and movement (new, expansion, contraction, churn, reactivation; SPEC 5). A
+//     month's MRR is Compute's at that instant, computed only for months following a subscription
+//     start or end or a cancellation; other months repeat the previous month. History also names
+//     the next month start when MRR differs there, and the worker schedules the customer for the
+//     earlier of that and Compute's next change, so the history gains next month's row (a period
+//     that ended mid-month shows as next month's churn) even if nothing else re-queues it.
 //   - Overflow. Amounts may be anything int64 holds; sums, ARR and per-invoice MRR saturate at the
 //     int64 bounds instead of wrapping.
 //
@@ -77,7 +86,9 @@
 //  2. Loads every claimed customer's non-archived invoices in one query and calls [Compute] per
 //     customer at one instant t for the whole batch.
 //  3. Writes back in one transaction: locks the rows it still holds (locked_by = its token),
-//     replaces their metrics rows (one DELETE, one INSERT from arrays), upserts or deletes their
+//     replaces their metrics rows and their history rows (one DELETE, one INSERT from arrays
+//     each, so history is never half-updated and exactly as fresh as the metrics; a customer
+//     whose computation failed keeps both), upserts or deletes their
 //     customer_metric_schedule rows, deletes the queue rows whose version is still the claimed one
 //     and releases (locked_until = NULL) those whose version moved: a write landed during the
 //     computation, so the customer runs once more and its metrics end up reflecting the last write.
@@ -118,5 +129,9 @@
 // # Reading
 //
 // [CustomerMetrics] returns a customer's stored metrics and whether it is stale (named by an outbox
-// row, queued, running, or waiting to be retried), from one snapshot.
+// row, queued, running, or waiting to be retried), from one snapshot; [CustomersMetrics] does so
+// for a page of customers in one query. [CustomerHistory] expands a customer's stored history
+// into every month of a range. [AccountMRR] (the MRR bridge) and [AccountTotals] aggregate stored
+// history and metrics of an account, one source or all, in SQL (never invoices at read time),
+// with the count of stale customers in scope, from one read-only snapshot. See docs/metrics.md.
 package recalc

@@ -82,7 +82,7 @@ WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_i
   AND q.locked_by = $4`
 
 // write stores the results of items, computed at t, and settles their queue rows, all in one
-// transaction: a customer's metrics, its schedule and its queue row change together or not at all.
+// transaction: a customer's metrics, its monthly history, its schedule and its queue row change together or not at all.
 // Only rows still held by claim token are touched; a customer whose claim was lost (the lease
 // expired and another worker took it) is left to that worker, so a late worker can never overwrite
 // newer metrics. Customers whose computation failed are recorded as failures in the same
@@ -96,6 +96,9 @@ func (p *Pool) write(ctx context.Context, token string, items []item, results []
 		}
 		w = planWrite(items, results, versions)
 		if err := w.storeMetrics(ctx, tx, t); err != nil {
+			return err
+		}
+		if err := w.storeHistory(ctx, tx); err != nil {
 			return err
 		}
 		if err := w.storeSchedule(ctx, tx); err != nil {
@@ -129,6 +132,7 @@ func (p *Pool) write(ctx context.Context, token string, items []item, results []
 type writeBack struct {
 	written          []CustomerKey // their metrics rows are replaced by metrics
 	metrics          metricRows
+	history          historyRows   // the written customers' monthly history, replacing theirs
 	scheduled        []CustomerKey // next change at nextChanges[i]
 	nextChanges      []time.Time
 	unscheduled      []CustomerKey // nothing changes with time alone
@@ -155,6 +159,7 @@ func planWrite(items []item, results []result, versions []int64) *writeBack {
 		}
 		w.written = append(w.written, it.key)
 		w.metrics.add(it.key, r.metrics)
+		w.history.add(it.key, r.history)
 		if r.nextChange.IsZero() {
 			w.unscheduled = append(w.unscheduled, it.key)
 		} else {

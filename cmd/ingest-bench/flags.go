@@ -18,6 +18,8 @@ type config struct {
 	customers       int
 	recalcCustomers int
 	recalcWorkers   int
+	recalcBackfill  int // customers of the backfill-shaped set (36 monthly invoices each); 0 = skip
+	mrrRequests     int // timed GET /data/mrr requests after the backfill drain
 	ndjsonRows      int
 	freshness       time.Duration
 	freshnessRate   int
@@ -39,6 +41,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.customers, "customers", 1000, "customers the invoices are spread over (round-robin)")
 	fs.IntVar(&c.recalcCustomers, "recalc-customers", 10000, "extra customers (10 invoices each) queued for the recalculation drain")
 	fs.IntVar(&c.recalcWorkers, "recalc-workers", 2, "RECALC_WORKERS of the worker process that drains the queue")
+	fs.IntVar(&c.recalcBackfill, "recalc-backfill", 0, "customers with 36 monthly invoices each, drained by the worker, then GET /data/mrr timed over them (0 = skip)")
+	fs.IntVar(&c.mrrRequests, "mrr-requests", 20, "timed GET /data/mrr requests (36 months, whole account) after the -recalc-backfill drain")
 	fs.IntVar(&c.ndjsonRows, "ndjson-rows", 0, "rows of one streamed NDJSON request to a fresh server (0 = skip)")
 	fs.DurationVar(&c.freshness, "freshness", 10*time.Second, "how long to measure write-to-fresh-metrics delay under steady load (0 = skip)")
 	fs.IntVar(&c.freshnessRate, "freshness-rate", 10000, "invoice rows/s of the steady load while freshness is measured")
@@ -55,6 +59,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-batch must be 1 to 10000 (the server's INGEST_MAX_ROWS)")
 	case c.recalcCustomers < 0 || c.ndjsonRows < 0 || c.freshness < 0 || c.freshnessRate < 1:
 		return c, errors.New("-recalc-customers and -ndjson-rows must not be negative")
+	case c.recalcBackfill < 0 || c.mrrRequests < 1:
+		return c, errors.New("-recalc-backfill must not be negative, -mrr-requests at least 1")
 	}
 	return c, nil
 }

@@ -9,6 +9,10 @@
 //     JSON requests over HTTP by concurrent clients (insert, unchanged and update passes), then
 //     the recalculation drain rate of its worker command.
 //
+// With -recalc-backfill N it also drains N customers of 36 monthly invoices each (the shape of a
+// three-year import, every customer with a monthly MRR history) and times GET /data/mrr over the
+// 36 months for the whole account.
+//
 // It also measures what one 10,000-row JSON request adds to a fresh server's peak RSS and,
 // with -ndjson-rows, one long NDJSON stream. It prints a table, then, as the last line of
 // stdout, one JSON object with the nine figures the issue names. Progress goes to stderr.
@@ -52,22 +56,23 @@ func main() {
 
 // bench is one run's state.
 type bench struct {
-	cfg     config
-	log     func(format string, args ...any)
-	stderr  io.Writer // locked: child processes write to it too
-	url     string    // the scratch database
-	pool    *pgxpool.Pool
-	db      *models.DB
-	bin     string
-	account uuid.UUID
-	source  uuid.UUID
-	apiKey  string
-	results []result
-	recalc  *result
-	rss     *rssResult
-	ndjson  *ndjsonResult
-	fresh   *freshnessResult
-	srv     *server // the e2e server, whose CPU use timePass reports
+	cfg      config
+	log      func(format string, args ...any)
+	stderr   io.Writer // locked: child processes write to it too
+	url      string    // the scratch database
+	pool     *pgxpool.Pool
+	db       *models.DB
+	bin      string
+	account  uuid.UUID
+	source   uuid.UUID
+	apiKey   string
+	results  []result
+	recalc   *result
+	backfill *backfillResult
+	rss      *rssResult
+	ndjson   *ndjsonResult
+	fresh    *freshnessResult
+	srv      *server // the e2e server, whose CPU use timePass reports
 }
 
 // run is the whole command; it never exits, so the smoke test can drive it.
@@ -129,6 +134,7 @@ func (b *bench) runSteps(ctx context.Context, srv *server) error {
 		{"RSS", b.runRSS},
 		{"e2e", func(ctx context.Context) error { return b.runE2E(ctx, srv, rows, changed) }},
 		{"recalc", b.runRecalc},
+		{"backfill", func(ctx context.Context) error { return b.runBackfill(ctx, srv) }},
 		{"NDJSON", b.runNDJSON},
 		{"freshness", func(ctx context.Context) error { return b.runFreshness(ctx, rows, changed) }},
 	}

@@ -48,25 +48,54 @@ func (b *bench) runRecalc(ctx context.Context) error {
 			}
 		}
 	}
-	if _, err := b.pool.Exec(ctx, "ANALYZE customers"); err != nil {
-		return err
-	}
-	if err := b.settle(ctx); err != nil {
-		return err
-	}
-	queued, err := b.pendingCustomers(ctx)
+	queued, d, err := b.drain(ctx)
 	if err != nil {
 		return err
+	}
+	b.recalc = &result{method: "recalc", pass: "drain", rows: queued, dur: d,
+		note: fmt.Sprintf("worker, RECALC_WORKERS=%d; clock includes process start", b.cfg.recalcWorkers)}
+	return nil
+}
+
+// drain starts the binary's worker command and times it until nothing is pending (metrics and
+// monthly history written), then checks every drained customer has metrics.
+func (b *bench) drain(ctx context.Context) (queued int, d time.Duration, err error) {
+	if _, err := b.pool.Exec(ctx, "ANALYZE customers"); err != nil {
+		return 0, 0, err
+	}
+	if err := b.settle(ctx); err != nil {
+		return 0, 0, err
+	}
+	if queued, err = b.pendingCustomers(ctx); err != nil {
+		return 0, 0, err
 	}
 	b.log("recalc: draining %d queued customers with RECALC_WORKERS=%d", queued, b.cfg.recalcWorkers)
 	start := time.Now()
 	w, err := b.startChild([]string{"worker"}, "RECALC_WORKERS="+strconv.Itoa(b.cfg.recalcWorkers))
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	defer w.stop()
-	// Poll often enough that the polling error is small next to the drain (seconds), rarely
-	// enough that the count(*) does not compete with the workers.
+	if err := b.waitDrained(ctx, w, queued); err != nil {
+		return 0, 0, err
+	}
+	d = time.Since(start)
+	w.stop()
+	// Every drained customer must have metrics: a drain that only deleted rows proves nothing.
+	var withMetrics int
+	if err := b.pool.QueryRow(ctx, "SELECT count(DISTINCT (source_id, customer_id)) FROM customer_metrics").Scan(&withMetrics); err != nil {
+		return 0, 0, err
+	}
+	if withMetrics < queued {
+		return 0, 0, fmt.Errorf("%d customers drained but only %d have metrics", queued, withMetrics)
+	}
+	return queued, d, nil
+}
+
+// waitDrained polls until the queue and outbox are empty. Poll often enough that the polling
+// error is small next to the drain (seconds), rarely enough that the count(*) does not compete
+// with the workers.
+func (b *bench) waitDrained(ctx context.Context, w *child, queued int) error {
 	last, lastChange := queued, time.Now()
 	for left := queued; left > 0; {
 		select {
@@ -77,6 +106,7 @@ func (b *bench) runRecalc(ctx context.Context) error {
 		if done, err := w.exited(); done {
 			return fmt.Errorf("worker exited with %d customers queued: %v", left, err)
 		}
+		var err error
 		if left, err = b.queueLength(ctx); err != nil {
 			return err
 		}
@@ -89,18 +119,6 @@ func (b *bench) runRecalc(ctx context.Context) error {
 			return fmt.Errorf("queue stuck at %d customers for 60 s (max attempts %d, last error %v)", left, attempts, deref(lastErr))
 		}
 	}
-	d := time.Since(start)
-	w.stop()
-	// Every drained customer must have metrics: a drain that only deleted rows proves nothing.
-	var withMetrics int
-	if err := b.pool.QueryRow(ctx, "SELECT count(DISTINCT customer_id) FROM customer_metrics").Scan(&withMetrics); err != nil {
-		return err
-	}
-	if withMetrics < queued {
-		return fmt.Errorf("%d customers drained but only %d have metrics", queued, withMetrics)
-	}
-	b.recalc = &result{method: "recalc", pass: "drain", rows: queued, dur: d,
-		note: fmt.Sprintf("worker, RECALC_WORKERS=%d; clock includes process start", b.cfg.recalcWorkers)}
 	return nil
 }
 

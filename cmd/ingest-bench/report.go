@@ -85,6 +85,9 @@ func (b *bench) report(stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	b.reportMemory(stdout)
+	if r := b.backfill; r != nil {
+		r.report(stdout)
+	}
 	if f := b.fresh; f != nil {
 		fmt.Fprintf(stdout, "Freshness: write to fresh metrics under %d rows/s of steady load, RECALC_WORKERS=2, %d probes: p50 %.0f ms, p95 %.0f ms, max %.0f ms\n",
 			b.cfg.freshnessRate, len(f.delays), f.quantile(0.5), f.quantile(0.95), f.quantile(1))
