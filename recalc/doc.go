@@ -15,7 +15,9 @@
 //   - Time. Every instant is compared as an instant, so offsets do not matter; calendar arithmetic
 //     (months) is done in UTC. Returned instants are in UTC.
 //   - Months. months(s, e) is k when e is s plus exactly k >= 1 calendar months with the same time of
-//     day, a day beyond the target month's end clamped to its last day (Jan 31 -> Feb 29 2024 or
+//     day, or within one hour of it (local midnights across a daylight-saving change: Berlin
+//     Mar 15 -> Apr 15 is 23:00 -> 22:00 UTC, New York Nov 1 -> Dec 1 is 04:00 -> 05:00 UTC, each
+//     one month), a day beyond the target month's end clamped to its last day (Jan 31 -> Feb 29 2024 or
 //     Feb 28 2023, Jan 30 -> Feb 28 2023, Mar 31 -> Apr 30 are all one month), the way billing
 //     systems anchor renewals. When s is the last day of its month, e being the last day of the
 //     target month also counts (Feb 29 -> Mar 31 is one month), since a subscription anchored on the
