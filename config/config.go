@@ -25,6 +25,8 @@ type Config struct {
 	LogLevel      slog.Level
 	DebugAddr     string // DEBUG_ADDR: where /debug/pprof listens; empty (the default) = off
 	MetricsAddr   string // METRICS_ADDR: where Prometheus /metrics listens; set empty = off
+
+	DB Database // DB_*: the database pool (config/database.go)
 }
 
 // Lookup reads one environment variable: its value and whether it is set (os.LookupEnv in
@@ -80,6 +82,9 @@ func Load(lookup Lookup) (Config, error) {
 	}
 	c.MaxBodyBytes = int64(maxBody)
 	if c.RecalcWorkers, err = intVar(getenv, "RECALC_WORKERS", c.RecalcWorkers, 0); err != nil {
+		return c, err
+	}
+	if err := loadDatabase(&c, getenv); err != nil {
 		return c, err
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {
