@@ -1,6 +1,8 @@
 // Package freezeproxy is a TCP proxy for tests that can freeze: while frozen it keeps every
 // connection open but forwards no byte and answers no new connection, as a PostgreSQL server
-// stopped by SIGSTOP does (the kernel still accepts into the backlog; nobody reads).
+// stopped by SIGSTOP does (the kernel still accepts into the backlog; nobody reads). It can also
+// go down: every connection is cut and new ones are closed at once, as when the server is
+// stopped, until it comes up again.
 package freezeproxy
 
 import (
@@ -16,6 +18,7 @@ type Proxy struct {
 
 	mu     sync.Mutex
 	frozen bool
+	down   bool
 	thawed chan struct{} // closed on Thaw; replaced on Freeze
 	conns  []net.Conn
 }
@@ -49,6 +52,24 @@ func (p *Proxy) Thaw() {
 		p.frozen = false
 		close(p.thawed)
 	}
+}
+
+// Down cuts every connection and closes new ones at once, until Up.
+func (p *Proxy) Down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// Up accepts connections again after Down.
+func (p *Proxy) Up() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = false
 }
 
 // Close stops listening and closes every connection.
@@ -88,6 +109,12 @@ func (p *Proxy) serve(c net.Conn) {
 		return
 	}
 	p.mu.Lock()
+	if p.down {
+		p.mu.Unlock()
+		c.Close()
+		up.Close()
+		return
+	}
 	p.conns = append(p.conns, c, up)
 	p.mu.Unlock()
 	go p.pipe(up, c)
