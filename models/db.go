@@ -34,12 +34,12 @@ type options struct {
 	pooler           bool
 }
 
-// Defaults of Open's options (SPEC section 2; docs/database.md).
+// Defaults of Open's options. The session timeouts are left to the server unless asked for: the
+// service asks for config's (SPEC section 2, docs/database.md); a tool or test that does not is
+// not cut off, and sends no startup parameter a pooler could refuse.
 const (
-	DefaultMaxConns         = 20
-	DefaultStatementTimeout = 60 * time.Second
-	DefaultIdleInTxTimeout  = 60 * time.Second
-	DefaultConnectTimeout   = 5 * time.Second
+	DefaultMaxConns       = 20
+	DefaultConnectTimeout = 5 * time.Second
 )
 
 // WithLogger logs every statement at debug level on log (see statementLog).
@@ -48,13 +48,13 @@ func WithLogger(log *slog.Logger) Option { return func(o *options) { o.log = log
 // WithMaxConns sets the most connections the pool opens (DefaultMaxConns by default).
 func WithMaxConns(n int) Option { return func(o *options) { o.maxConns = n } }
 
-// WithStatementTimeout sets PostgreSQL's statement_timeout of the pool's sessions
-// (DefaultStatementTimeout by default; 0 leaves the server's setting). Behind a pooler (WithPooler)
+// WithStatementTimeout sets PostgreSQL's statement_timeout of the pool's sessions (0, the
+// default, leaves the server's setting). Behind a pooler (WithPooler)
 // it cannot be sent and must be set on the role or in the pooler (docs/database.md).
 func WithStatementTimeout(d time.Duration) Option { return func(o *options) { o.statementTimeout = d } }
 
 // WithIdleInTxTimeout sets PostgreSQL's idle_in_transaction_session_timeout of the pool's sessions
-// (DefaultIdleInTxTimeout by default; 0 leaves the server's setting), so a transaction whose client
+// (0, the default, leaves the server's setting), so a transaction whose client
 // froze does not hold its locks for ever. Behind a pooler, as WithStatementTimeout.
 func WithIdleInTxTimeout(d time.Duration) Option { return func(o *options) { o.idleInTxTimeout = d } }
 
@@ -70,8 +70,7 @@ func WithPooler(on bool) Option { return func(o *options) { o.pooler = on } }
 
 // Open connects to the database at url (which must exist) and checks it answers.
 func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
-	o := options{maxConns: DefaultMaxConns, statementTimeout: DefaultStatementTimeout,
-		idleInTxTimeout: DefaultIdleInTxTimeout, connectTimeout: DefaultConnectTimeout}
+	o := options{maxConns: DefaultMaxConns, connectTimeout: DefaultConnectTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}

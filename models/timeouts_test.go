@@ -28,11 +28,16 @@ func setting(t *testing.T, db *models.DB, name string) string {
 func TestSessionTimeouts(t *testing.T) {
 	t.Parallel()
 	u := dbtest.NewDatabase(t)
-	db, err := models.Open(t.Context(), u)
+	plain, err := models.Open(t.Context(), u)
+	require.NoError(t, err)
+	defer plain.Close()
+	assert.Equal(t, "0", setting(t, plain, "statement_timeout"), "the server's setting unless asked for")
+
+	db, err := models.Open(t.Context(), u, models.WithStatementTimeout(time.Minute), models.WithIdleInTxTimeout(90*time.Second))
 	require.NoError(t, err)
 	defer db.Close()
 	assert.Equal(t, "1min", setting(t, db, "statement_timeout"))
-	assert.Equal(t, "1min", setting(t, db, "idle_in_transaction_session_timeout"))
+	assert.Equal(t, "90s", setting(t, db, "idle_in_transaction_session_timeout"))
 
 	pooled, err := models.Open(t.Context(), u, models.WithPooler(true), models.WithStatementTimeout(time.Second))
 	require.NoError(t, err)
