@@ -16,6 +16,8 @@
 #   TESTFLAGS          make test: extra `go test` flags (e.g. TESTFLAGS='-run TestX -v').
 #   PKGS               make test: the packages (default ./...).
 #   ARGS               make cli: the command line of invoice-ingest (e.g. ARGS='accounts list').
+#   PGBOUNCER_REQUIRED make test: set to 1 when root (then a missing pgbouncer fails the
+#                      PgBouncer tests instead of skipping them).
 # The Go toolchain's own variables (GOFLAGS, GOPROXY, ...) apply as usual.
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -46,7 +48,9 @@ cli:
 
 # test: the whole suite, with the race detector when cgo works, each package on its own database
 # cloned from a migrated template; afterwards the run's databases and the templates are dropped
-# (models/dbtest/cleanup), whatever the result, and go test's exit status is kept.
+# (models/dbtest/cleanup), whatever the result, and go test's exit status is kept. As root (CI) it
+# installs Debian's pgbouncer when missing and the PgBouncer tests must run (.ci/pgbouncer.sh);
+# otherwise they skip without one.
 test:
 	@server=$${TEST_DATABASE_URL:-}
 	if [ -z "$$server" ]; then server=$$(bash .ci/postgres.sh); fi
@@ -61,6 +65,7 @@ test:
 	  echo "make test: $$why, so the race detector (cgo) is off: running go test without -race" >&2
 	  race=; export CGO_ENABLED=0
 	fi
+	if [ "$$(bash .ci/pgbouncer.sh)" = required ]; then export PGBOUNCER_REQUIRED=1; fi
 	export TEST_DATABASE_URL=$$server DBTEST_RUN=$$(printf 'm%x%x' "$$(date +%s)" $$$$)
 	trap : INT # Ctrl-C stops go test, not the cleanup after it
 	rc=0; go test $$race -count=1 $(TESTFLAGS) $(PKGS) || rc=$$?

@@ -36,6 +36,8 @@ type Config struct {
 	MaxStreamsPerAccount int           // MAX_STREAMS_PER_ACCOUNT: NDJSON streams of one account at once; 0 = no limit
 	RequestTimeout       time.Duration // REQUEST_TIMEOUT: deadline of every other request; 0 = none
 	ShutdownDrain        time.Duration // SHUTDOWN_DRAIN: /readyz answers 503 this long before the server stops
+
+	DB Database // DB_*: the database pool (config/database.go)
 }
 
 // Limits are the admission limits of one process (docs/limits.md).
@@ -103,6 +105,9 @@ func Load(lookup Lookup) (Config, error) {
 		return c, err
 	}
 	if c.Limits, err = loadLimits(getenv, c.Limits); err != nil {
+		return c, err
+	}
+	if err := loadDatabase(&c, getenv); err != nil {
 		return c, err
 	}
 	if v := getenv("LOG_LEVEL"); v != "" {

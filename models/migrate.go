@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -60,15 +62,31 @@ func CheckMigrated(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// Migrate applies pending migrations. A PostgreSQL session advisory lock makes concurrent callers
-// (several processes starting at once) wait for each other instead of migrating twice.
+// Migration lock: a row in table goose_lock (goose's table locker), held by a lease its holder
+// renews. Unlike a session advisory lock it does not outlive the statement that takes it, so it
+// works the same through a transaction-pooling PgBouncer, where a session lock would stay on
+// whichever server session the pooler happened to hand out (and block every later migrate). A
+// migrating process that dies holds it for at most migrationLease.
+const (
+	migrationLease     = 15 * time.Second
+	migrationHeartbeat = 3 * time.Second
+)
+
+// Migrate applies pending migrations. The migration lock makes concurrent callers (several
+// processes starting at once) wait for each other instead of migrating twice.
 func Migrate(ctx context.Context, db *sql.DB) error {
 	// Retry every second (default 5 s) for up to 5 minutes: start-up waits little behind a peer.
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+	locker, err := lock.NewPostgresTableLocker(
+		lock.WithTableLeaseDuration(migrationLease),
+		lock.WithTableHeartbeatInterval(migrationHeartbeat),
+		lock.WithTableLockTimeout(time.Second, 300),
+		lock.WithTableUnlockTimeout(time.Second, 30),
+		lock.WithTableLogger(slog.New(slog.DiscardHandler)), // failures come back as Up's error
+	)
 	if err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
-	p, err := provider(db, goose.WithSessionLocker(locker))
+	p, err := provider(db, goose.WithLocker(locker))
 	if err != nil {
 		return err
 	}

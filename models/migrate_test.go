@@ -17,7 +17,7 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 func tables(t *testing.T, db *models.DB) []string {
 	var names []string
 	require.NoError(t, db.Gorm.Raw(`SELECT table_name FROM information_schema.tables
-		WHERE table_schema = 'public' AND table_name <> 'goose_db_version' ORDER BY 1`).Scan(&names).Error)
+		WHERE table_schema = 'public' AND table_name NOT IN ('goose_db_version', 'goose_lock') ORDER BY 1`).Scan(&names).Error)
 	return names
 }
 

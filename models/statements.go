@@ -17,9 +17,14 @@ const prepared = pgx.QueryExecModeCacheStatement
 
 // preparedArgs puts prepared in front of args, unless GORM prepares statements itself
 // (gorm.Config.PrepareStmt): database/sql would then count pgx's mode as one more parameter, and
-// the statement is prepared anyway.
+// the statement is prepared anyway; or unless the pool was opened WithPooler: a named statement
+// lives in one server session, which a transaction-pooling PgBouncer hands to other clients (pgx's
+// names then collide: 42P05), so the statement runs in the pool's unnamed default mode.
 func preparedArgs(db *gorm.DB, args ...any) []any {
 	if db.Config.PrepareStmt {
+		return args
+	}
+	if _, pooled := db.Config.Plugins[noNamedStatementsName]; pooled {
 		return args
 	}
 	return append([]any{prepared}, args...)

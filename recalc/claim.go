@@ -102,6 +102,11 @@ var releaseSQL = updateQueueSQL(unlock, heldSQL(heldKeys, lockInKeyOrder))
 // release gives back what is left of claim c: the rows it still holds, whatever part of the batch
 // was finished (deleted), failed or released already.
 func (p *Pool) release(ctx context.Context, c *claim) error {
+	if p.hooks.release != nil {
+		if err := p.hooks.release(c.token); err != nil {
+			return fmt.Errorf("release claim: %w", err)
+		}
+	}
 	if _, err := p.db.SQL.ExecContext(ctx, releaseSQL, keyArgs(keysOf(c.items), c.token)...); err != nil {
 		return fmt.Errorf("release claim: %w", err)
 	}

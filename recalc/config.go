@@ -15,7 +15,7 @@ import (
 type Config struct {
 	Workers       int              // concurrent workers (claim loops); default 2
 	BatchSize     int              // customers claimed at once; default 1000
-	Lease         time.Duration    // how long a claim lasts before another worker may take it; default 1 min
+	Lease         time.Duration    // how long a claim lasts before another worker may take it; default 10 s
 	PollInterval  time.Duration    // idle wait between polls when nothing is due; default 200ms
 	SweepInterval time.Duration    // how often the sweep runs; default 1 min
 	MaxBackoff    time.Duration    // cap of the retry backoff; default 10 min
@@ -29,9 +29,11 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultWorkers       = 2
-	DefaultBatchSize     = 1000
-	DefaultLease         = time.Minute
+	DefaultWorkers   = 2
+	DefaultBatchSize = 1000
+	// DefaultLease bounds how long a killed process's claims keep their customers stale: its
+	// heartbeat (every Lease/3) keeps a slow batch's claim alive, so it can be short.
+	DefaultLease         = 10 * time.Second
 	DefaultPollInterval  = 200 * time.Millisecond
 	DefaultSweepInterval = time.Minute
 	DefaultMaxBackoff    = 10 * time.Minute

@@ -16,7 +16,9 @@
 //   - Time. Every instant is compared as an instant, so offsets do not matter; calendar arithmetic
 //     (months) is done in UTC. Returned instants are in UTC.
 //   - Months. months(s, e) is k when e is s plus exactly k >= 1 calendar months with the same time of
-//     day, a day beyond the target month's end clamped to its last day (Jan 31 -> Feb 29 2024 or
+//     day, or within one hour of it (local midnights across a daylight-saving change: Berlin
+//     Mar 15 -> Apr 15 is 23:00 -> 22:00 UTC, New York Nov 1 -> Dec 1 is 04:00 -> 05:00 UTC, each
+//     one month), a day beyond the target month's end clamped to its last day (Jan 31 -> Feb 29 2024 or
 //     Feb 28 2023, Jan 30 -> Feb 28 2023, Mar 31 -> Apr 30 are all one month), the way billing
 //     systems anchor renewals. When s is the last day of its month, e being the last day of the
 //     target month also counts (Feb 29 -> Mar 31 is one month), since a subscription anchored on the
@@ -114,7 +116,8 @@
 // split in halves and each half retried, down to single customers, which are then recorded as
 // failed: one bad customer costs about 2·log2(BatchSize) extra attempts and delays no other. An
 // unreachable database fails the whole batch without splitting; if even recording that fails, the
-// claims are released, or, failing that, expire after the lease.
+// claims are released; a release that fails too is retried by the claim loops, at their backoff's
+// pace, until it succeeds (the database is back) or the lease (10 s by default) has run out.
 //
 // Stopping. When Run's context ends, workers stop claiming; a batch in flight gets a grace period
 // (10 s) to finish, and what it cannot finish is released so another process takes it at once.

@@ -64,8 +64,7 @@ func TestLeaseIsExtendedWhileComputing(t *testing.T) {
 	db, keys := seedCustomers(t, 1)
 	ctx := context.Background()
 
-	// The default lease, a minute, which no slow machine runs out during the test; the heartbeat
-	// is shortened instead, so that the lease is extended at once.
+	// The default lease; the heartbeat is shortened, so that the lease is extended at once.
 	slow := NewPool(db, testConfig(july15(t)))
 	slow.heartbeat = time.Millisecond
 	firstLeaseEnd, extended := newSignal[time.Time](), newSignal[int64]()

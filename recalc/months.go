@@ -12,37 +12,54 @@ import (
 const nanosPerMonth = 2_629_746 * uint64(time.Second)
 
 // Months reports months(start, end) as SPEC section 5 defines it: (k, true) when end is start plus
-// exactly k >= 1 calendar months, else (0, false), meaning the 30.436875-day rule applies.
+// exactly k >= 1 calendar months, or within one hour of it, else (0, false), meaning the
+// 30.436875-day rule applies.
 //
 // Both instants are taken in UTC. A target day past the end of the target month is clamped to its
 // last day (Jan 31 + 1 month = Feb 29 in 2024, Feb 28 in 2023), and when start is the last day of
 // its month, end being the last day of the target month also counts (Feb 29 -> Mar 31), because
-// billing systems keep renewals on the original end-of-month anchor. The time of day must match.
-// A period that is empty or reversed is never calendar.
+// billing systems keep renewals on the original end-of-month anchor. The hour of slack covers
+// local midnights across a daylight-saving change (Berlin Mar 15 -> Apr 15 is 23:00 -> 22:00 UTC);
+// since it can carry end across midnight UTC, the month counts either side of the dates' are tried
+// too. A period that is empty or reversed is never calendar.
 func Months(start, end time.Time) (k int, calendar bool) {
 	start, end = start.UTC(), end.UTC()
 	if !end.After(start) {
 		return 0, false
 	}
-	sy, sm, sd := start.Date()
-	ey, em, ed := end.Date()
-	k = (ey-sy)*12 + int(em) - int(sm)
-	if k < 1 {
-		return 0, false
-	}
-	sh, smin, ss := start.Clock()
-	eh, emin, es := end.Clock()
-	if sh != eh || smin != emin || ss != es || start.Nanosecond() != end.Nanosecond() {
-		return 0, false
-	}
-	last := daysInMonth(ey, em)
-	if ed == min(sd, last) {
-		return k, true
-	}
-	if sd == daysInMonth(sy, sm) && ed == last {
-		return k, true
+	sy, sm, _ := start.Date()
+	ey, em, _ := end.Date()
+	n := (ey-sy)*12 + int(em) - int(sm)
+	for _, k := range [3]int{n, n - 1, n + 1} {
+		if k >= 1 && nearMonths(start, end, k) {
+			return k, true
+		}
 	}
 	return 0, false
+}
+
+// monthSlack is how far end may be from start plus k calendar months and still be k months.
+const monthSlack = time.Hour
+
+// nearMonths tells whether end is within monthSlack of start plus k calendar months, by either
+// anchor: the clamped day, or the last day when start is the last day of its month.
+func nearMonths(start, end time.Time, k int) bool {
+	y, m, d := start.Date()
+	hh, mm, ss := start.Clock()
+	first := time.Date(y, m+time.Month(k), 1, 0, 0, 0, 0, time.UTC) // normalises the year
+	ty, tm, _ := first.Date()
+	last := daysInMonth(ty, tm)
+	days := []int{min(d, last)}
+	if d == daysInMonth(y, m) {
+		days = append(days, last)
+	}
+	for _, day := range days {
+		target := time.Date(ty, tm, day, hh, mm, ss, start.Nanosecond(), time.UTC)
+		if diff := end.Sub(target); diff >= -monthSlack && diff <= monthSlack {
+			return true
+		}
+	}
+	return false
 }
 
 // daysInMonth counts the days of month m of year y (proleptic Gregorian, as package time).

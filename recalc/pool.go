@@ -40,6 +40,9 @@ type Pool struct {
 	// two may fail before the lease runs out.
 	heartbeat time.Duration
 	hooks     hooks
+
+	relMu   sync.Mutex
+	pending []pendingRelease // claims whose release failed, see release.go
 }
 
 // hooks let in-package tests watch and disturb a batch at fixed points: a test waits for the event
@@ -51,6 +54,9 @@ type hooks struct {
 	beforeWrite func(ctx context.Context, keys []CustomerKey) error // after computing, before write-back; an error fails the attempt
 	written     func(finished []CustomerKey)                        // after a write-back committed, with the customers it took off the queue
 	extended    func(rows int64)                                    // after a heartbeat extended the lease of rows queue rows
+	release     func(token string) error                            // before a release; an error fails it as an outage would
+	// releaseRetried is told the outcome of each retry of a release that had failed.
+	releaseRetried func(token string, err error)
 }
 
 // NewPool returns a pool working on db's queue; cfg's zero fields get defaults.
@@ -82,7 +88,11 @@ func (p *Pool) Run(ctx context.Context) error {
 	// Every batch releases what it did not finish; this catches what a failed release left behind.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
-	return p.releaseAll(rctx)
+	if err := p.releaseAll(rctx); err != nil {
+		return err
+	}
+	p.forgetPending()
+	return nil
 }
 
 // runOnce folds the outbox into the queue, then claims and processes at most one batch. It returns
@@ -91,7 +101,7 @@ func (p *Pool) Run(ctx context.Context) error {
 //
 // Customers whose computation fails are recorded in the queue (attempts, last_error, a later
 // run_at) and do not make runOnce fail; it returns an error when it could not claim, or could not
-// record or release the outcome (the claims then expire after the lease).
+// record or release the outcome (the release is then retried, see release.go).
 func (p *Pool) runOnce(ctx context.Context) (computed, claimed int, err error) {
 	if err := ctx.Err(); err != nil {
 		return 0, 0, err
@@ -144,7 +154,7 @@ func (p *Pool) process(ctx context.Context, c *claim) (int, error) {
 	if err != nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer cancel()
-		if rerr := p.release(rctx, c); rerr != nil {
+		if rerr := p.releaseOrKeep(rctx, c); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 	}
@@ -204,6 +214,7 @@ func (p *Pool) computeAndWrite(ctx context.Context, token string, items []item, 
 func (p *Pool) work(ctx context.Context) {
 	failures := 0
 	for ctx.Err() == nil {
+		p.retryReleases(ctx)
 		_, claimed, err := p.runOnce(ctx)
 		wait := p.cfg.PollInterval
 		switch {

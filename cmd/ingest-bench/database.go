@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	neturl "net/url"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,8 +41,12 @@ func (b *bench) createScratch(ctx context.Context) (drop func(), err error) {
 
 // connect migrates the scratch database and opens its two pools: the service's own, so GORM runs
 // with the service's settings, and a pgx pool with room for every client at once.
+//
+// With DB_POOLER=pgbouncer (as the service reads it) neither pool names statements, so the tool
+// runs through a transaction-pooling PgBouncer too.
 func (b *bench) connect(ctx context.Context) (err error) {
-	if b.db, err = models.Open(ctx, b.url); err != nil {
+	pooler := os.Getenv("DB_POOLER") == "pgbouncer"
+	if b.db, err = models.Open(ctx, b.url, models.WithPooler(pooler)); err != nil {
 		return err
 	}
 	if err := models.Migrate(ctx, b.db.SQL); err != nil {
@@ -52,6 +57,9 @@ func (b *bench) connect(ctx context.Context) (err error) {
 		return err
 	}
 	pcfg.MaxConns = int32(b.cfg.clients + 2)
+	if pooler {
+		pcfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	}
 	b.pool, err = pgxpool.NewWithConfig(ctx, pcfg)
 	return err
 }

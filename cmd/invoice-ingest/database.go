@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"invoice-ingest/config"
@@ -60,20 +61,38 @@ func notMigrated(url string, err error) error {
 	return fmt.Errorf(`database %s is not migrated%s: run "invoice-ingest migrate"`, models.DescribeURL(url), detail)
 }
 
+// dbOptions are the pool options of cfg's DB_* variables, plus statement logging on log when
+// log is set. A DB_MAX_CONNS below what the workers need was raised by config; that is logged on
+// log, as a warning.
+func dbOptions(cfg config.Config, log *slog.Logger) []models.Option {
+	d := cfg.DB
+	opts := []models.Option{models.WithMaxConns(d.MaxConns), models.WithStatementTimeout(d.StatementTimeout),
+		models.WithIdleInTxTimeout(d.IdleInTxTimeout), models.WithConnectTimeout(d.ConnectTimeout),
+		models.WithPooler(d.PgBouncer())}
+	if log != nil {
+		opts = append(opts, models.WithLogger(log))
+		if d.RequestedMaxConns > 0 {
+			log.Warn("DB_MAX_CONNS raised to what the recalculation workers need plus 4",
+				"requested", d.RequestedMaxConns, "max_conns", d.MaxConns, "recalc_workers", cfg.RecalcWorkers)
+		}
+	}
+	return opts
+}
+
 // openDB loads the configuration, then opens the migrated database it names.
 func openDB(ctx context.Context, lookup config.Lookup) (*models.DB, error) {
 	cfg, err := config.Load(lookup)
 	if err != nil {
 		return nil, err
 	}
-	return openMigrated(ctx, cfg.DatabaseURL)
+	return openMigrated(ctx, cfg.DatabaseURL, dbOptions(cfg, nil)...)
 }
 
 // migrateCommand is `invoice-ingest migrate`.
 func migrateCommand(ctx context.Context, args []string, e env) error {
 	fs := newFlags("migrate", "", `Create the database named in DATABASE_URL if it does not exist (through the maintenance
 database "postgres", which is touched only then), apply pending migrations, and exit.
-Several processes may run it at once: an advisory lock makes them take turns.`)
+Several processes may run it at once: a lock row (table goose_lock) makes them take turns.`)
 	if err := fs.noArgs(args, e.stdout); err != nil {
 		return err
 	}
@@ -81,7 +100,7 @@ Several processes may run it at once: an advisory lock makes them take turns.`)
 	if err != nil {
 		return err
 	}
-	db, err := prepareDatabase(ctx, cfg.DatabaseURL)
+	db, err := prepareDatabase(ctx, cfg.DatabaseURL, dbOptions(cfg, nil)...)
 	if err != nil {
 		return err
 	}

@@ -78,7 +78,7 @@ func runService(ctx context.Context, o serveOptions) error {
 	if o.withHTTP {
 		open = prepareDatabase
 	}
-	db, err := open(ctx, cfg.DatabaseURL, models.WithLogger(log))
+	db, err := open(ctx, cfg.DatabaseURL, dbOptions(cfg, log)...)
 	if err != nil {
 		return err
 	}
