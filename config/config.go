@@ -72,25 +72,8 @@ func Load(lookup Lookup) (Config, error) {
 		}
 		c.DatabaseURL = v
 	}
-	if v := getenv("HTTP_ADDR"); v != "" {
-		if _, _, err := net.SplitHostPort(v); err != nil {
-			return c, fmt.Errorf("HTTP_ADDR: must be host:port, e.g. 127.0.0.1:8080 (got %q)", v)
-		}
-		c.HTTPAddr = v
-	}
-	if v, set := lookup("METRICS_ADDR"); set {
-		if v != "" {
-			if _, _, err := net.SplitHostPort(v); err != nil {
-				return c, fmt.Errorf("METRICS_ADDR: must be host:port, e.g. 127.0.0.1:9464, or empty for none (got %q)", v)
-			}
-		}
-		c.MetricsAddr = v
-	}
-	if v := getenv("DEBUG_ADDR"); v != "" {
-		if _, _, err := net.SplitHostPort(v); err != nil {
-			return c, fmt.Errorf("DEBUG_ADDR: must be host:port, e.g. 127.0.0.1:6060 (got %q)", v)
-		}
-		c.DebugAddr = v
+	if err := c.loadAddrs(lookup); err != nil {
+		return c, err
 	}
 	var err error
 	if c.MaxRows, err = intVar(getenv, "INGEST_MAX_ROWS", c.MaxRows, 1); err != nil {
@@ -110,21 +93,50 @@ func Load(lookup Lookup) (Config, error) {
 	if err := loadDatabase(&c, getenv); err != nil {
 		return c, err
 	}
-	if v := getenv("LOG_LEVEL"); v != "" {
-		switch strings.ToLower(v) {
-		case "debug":
-			c.LogLevel = slog.LevelDebug
-		case "info":
-			c.LogLevel = slog.LevelInfo
-		case "warn":
-			c.LogLevel = slog.LevelWarn
-		case "error":
-			c.LogLevel = slog.LevelError
-		default:
-			return c, fmt.Errorf("LOG_LEVEL: must be debug, info, warn or error (got %q)", v)
-		}
+	if c.LogLevel, err = logLevel(getenv("LOG_LEVEL")); err != nil {
+		return c, err
 	}
 	return c, c.loadStreams(getenv)
+}
+
+// loadAddrs reads the listen addresses: HTTP_ADDR, METRICS_ADDR (set empty: off), DEBUG_ADDR.
+func (c *Config) loadAddrs(lookup Lookup) error {
+	for _, a := range []struct {
+		name, example string
+		dst           *string
+		emptyIsOff    bool
+	}{
+		{"HTTP_ADDR", "127.0.0.1:8080", &c.HTTPAddr, false},
+		{"METRICS_ADDR", "127.0.0.1:9464, or empty for none", &c.MetricsAddr, true},
+		{"DEBUG_ADDR", "127.0.0.1:6060", &c.DebugAddr, false},
+	} {
+		v, set := lookup(a.name)
+		switch {
+		case !set || (v == "" && !a.emptyIsOff):
+			continue
+		case v != "":
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("%s: must be host:port, e.g. %s (got %q)", a.name, a.example, v)
+			}
+		}
+		*a.dst = v
+	}
+	return nil
+}
+
+// logLevel reads LOG_LEVEL; empty is info.
+func logLevel(v string) (slog.Level, error) {
+	switch strings.ToLower(v) {
+	case "", "info":
+		return slog.LevelInfo, nil
+	case "debug":
+		return slog.LevelDebug, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return slog.LevelInfo, fmt.Errorf("LOG_LEVEL: must be debug, info, warn or error (got %q)", v)
 }
 
 func intVar(getenv func(string) string, name string, def, min int) (int, error) {

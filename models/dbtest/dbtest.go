@@ -15,7 +15,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"io/fs"
 	neturl "net/url"
 	"os"
@@ -267,95 +266,4 @@ func randomSuffix() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// Cleanup drops, on the test server, the databases that `go test` runs leave behind: every
-// ii_test_<run>_* database of run (whose tests have all ended), the ii_test_* databases of other
-// runs that nobody uses and that are older than an hour (runs killed midway; their age is read
-// from the server's files, so only as a superuser), and every ii_template_* template. It holds
-// cloneLock and buildLock exclusively, so no template disappears under a running clone or build;
-// a concurrent run that needs a dropped template builds it again. It writes one line to w.
-func Cleanup(ctx context.Context, run string, w io.Writer) error {
-	conn, err := connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	for _, lock := range []int{cloneLock, buildLock} {
-		if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lock); err != nil {
-			return err
-		}
-		defer conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", lock)
-	}
-	names := func(sql string, args ...any) ([]string, error) {
-		rows, err := conn.Query(ctx, sql, args...)
-		if err != nil {
-			return nil, err
-		}
-		return pgx.CollectRows(rows, pgx.RowTo[string])
-	}
-	var dropped []string
-	var failed []error
-	drop := func(name, sql string) {
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			failed = append(failed, fmt.Errorf("%s: %w", name, err))
-			return
-		}
-		dropped = append(dropped, name)
-	}
-
-	// This run's databases: all its test processes have ended.
-	if runRE.MatchString(run) {
-		own, err := names(`SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1`, "ii_test_"+run+"_")
-		if err != nil {
-			return err
-		}
-		for _, n := range own {
-			drop(n, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)")
-		}
-	}
-	// Other runs' databases: only unused ones older than strayAge. Without the right to read the
-	// server's files (not a superuser) their age is unknown and they stay.
-	var superuser bool
-	if err := conn.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&superuser); err != nil {
-		return err
-	}
-	if superuser {
-		stray, err := names(`
-			SELECT d.datname FROM pg_database d
-			WHERE starts_with(d.datname, 'ii_test_') AND NOT d.datistemplate
-			  AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)
-			  AND (pg_stat_file('base/' || d.oid || '/PG_VERSION', true)).modification < now() - $1::interval
-			ORDER BY 1`, fmt.Sprintf("%d seconds", int(strayAge/time.Second)))
-		if err != nil {
-			return err
-		}
-		for _, n := range stray {
-			// Without FORCE: a database someone connected to meanwhile stays.
-			drop(n, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize())
-		}
-	}
-	// Templates (all schemas: a template is cheap to build again).
-	tmpls, err := names(`SELECT datname FROM pg_database WHERE starts_with(datname, 'ii_template_') ORDER BY 1`)
-	if err != nil {
-		return err
-	}
-	for _, n := range tmpls {
-		id := pgx.Identifier{n}.Sanitize()
-		if _, err := conn.Exec(ctx, "ALTER DATABASE "+id+" WITH is_template false"); err != nil {
-			failed = append(failed, fmt.Errorf("%s: %w", n, err))
-			continue
-		}
-		drop(n, "DROP DATABASE IF EXISTS "+id)
-	}
-
-	fmt.Fprintf(w, "dbtest: cleanup on %s dropped %d database(s)", redacted(ServerURL()), len(dropped))
-	if len(dropped) > 0 {
-		fmt.Fprintf(w, " %v", dropped)
-	}
-	fmt.Fprintln(w)
-	if len(failed) > 0 {
-		return fmt.Errorf("could not drop: %v", failed)
-	}
-	return nil
 }
