@@ -114,7 +114,7 @@ func (a *apiServer) track(h http.Handler) http.Handler {
 // then runService's deferred closes follow. It returns an error only when the server failed
 // for another reason: a deadline passed or a database that is down are part of the design.
 func (a *apiServer) shutdown(log *slog.Logger, w *workers, drain time.Duration, hooks *shutdownHooks) error {
-	log.Info("shutting down", slog.Duration("drain", drain))
+	log.Info("shutting down", slog.String("drain", drain.String()))
 	close(a.stopping)
 	hooks.drainBegun()
 	if drain > 0 {
