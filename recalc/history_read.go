@@ -68,20 +68,33 @@ func CustomerHistory(ctx context.Context, db *models.DB, key CustomerKey, from, 
 // fillMonths expands changes (sorted by currency, then month) into every month from each
 // currency's first change (or from, if later) to to, sorted by month then currency.
 func fillMonths(changes []MonthMRR, from, to time.Time) []MonthMRR {
-	var out []MonthMRR
-	for i := 0; i < len(changes); {
+	return perCurrency(changes, func(m *MonthMRR) (string, time.Time) { return m.Currency, m.Month },
+		func(out, group []MonthMRR) []MonthMRR { return appendCurrency(out, group, from, to) })
+}
+
+// perCurrency expands rows (sorted by currency, then month) one currency at a time with expand,
+// and sorts what it returns by month, then currency.
+func perCurrency[T any](rows []T, key func(*T) (string, time.Time), expand func(out, group []T) []T) []T {
+	var out []T
+	for i := 0; i < len(rows); {
+		cur, _ := key(&rows[i])
 		j := i
-		for j < len(changes) && changes[j].Currency == changes[i].Currency {
+		for j < len(rows) {
+			if c, _ := key(&rows[j]); c != cur {
+				break
+			}
 			j++
 		}
-		out = appendCurrency(out, changes[i:j], from, to)
+		out = expand(out, rows[i:j])
 		i = j
 	}
-	slices.SortStableFunc(out, func(a, b MonthMRR) int {
-		if c := a.Month.Compare(b.Month); c != 0 {
+	slices.SortStableFunc(out, func(a, b T) int {
+		ca, ma := key(&a)
+		cb, mb := key(&b)
+		if c := ma.Compare(mb); c != 0 {
 			return c
 		}
-		return strings.Compare(a.Currency, b.Currency)
+		return strings.Compare(ca, cb)
 	})
 	return out
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"invoice-ingest/models"
@@ -15,22 +13,8 @@ import (
 // month) into every month from each currency's first change (or from, if later) to to, with the
 // running MRR and customer count, sorted by month then currency.
 func fillBridge(grouped []BridgeMonth, from, to time.Time) []BridgeMonth {
-	var out []BridgeMonth
-	for i := 0; i < len(grouped); {
-		j := i
-		for j < len(grouped) && grouped[j].Currency == grouped[i].Currency {
-			j++
-		}
-		out = appendBridge(out, grouped[i:j], from, to)
-		i = j
-	}
-	slices.SortStableFunc(out, func(a, b BridgeMonth) int {
-		if c := a.Month.Compare(b.Month); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Currency, b.Currency)
-	})
-	return out
+	return perCurrency(grouped, func(m *BridgeMonth) (string, time.Time) { return m.Currency, m.Month },
+		func(out, group []BridgeMonth) []BridgeMonth { return appendBridge(out, group, from, to) })
 }
 
 // appendBridge appends one currency's months; the running sums cover every month from the first,
