@@ -40,27 +40,36 @@ func (t *tool) runFlood(ctx context.Context) error {
 		customersBody("cus_", 1000, "Normal")); a.status != http.StatusOK {
 		return fmt.Errorf("seeding customers: %s", a.label())
 	}
+	specs := []floodSpec{}
+	for _, a := range t.cfg.floodAddrs {
+		specs = append(specs, floodSpec{addrs: a})
+	}
+	if t.cfg.control {
+		specs = append(specs, floodSpec{addrs: 1, control: true})
+	}
 	var alone, cpus []float64
 	for i := 0; ; i++ {
-		r, _, _, cpu, err := t.floodPhase(ctx, srv, keys[0], 0)
+		r, _, _, cpu, err := t.floodPhase(ctx, srv, keys[0], floodSpec{})
 		if err != nil {
 			return err
 		}
 		alone, cpus = append(alone, r), append(cpus, cpu)
 		t.log("flood: normal client alone: %.0f reads/s (server CPU %.2f s/s)", r, cpu)
-		if i == len(t.cfg.floodAddrs) {
+		if i == len(specs) {
 			break
 		}
-		addrs := t.cfg.floodAddrs[i]
-		during, reads, flood, cpu, err := t.floodPhase(ctx, srv, keys[0], addrs)
+		during, reads, flood, cpu, err := t.floodPhase(ctx, srv, keys[0], specs[i])
 		if err != nil {
 			return err
 		}
 		before := alone[len(alone)-1]
-		key := fmt.Sprintf("flood_%d_addrs", addrs)
-		t.figure(key+"_reads_per_s", round1(during), "flood: normal client (%d readers): %.0f reads/s alone, %.0f during a flood of unknown keys from %d address(es) "+
+		key, what := fmt.Sprintf("flood_%d_addrs", specs[i].addrs), fmt.Sprintf("unknown keys from %d address(es)", specs[i].addrs)
+		if specs[i].control {
+			key, what = "flood_control_healthz", "GET /healthz (control: no key, no database)"
+		}
+		t.figure(key+"_reads_per_s", round1(during), "flood: normal client (%d readers): %.0f reads/s alone, %.0f during a flood of %s "+
 			"(ratio %.2f); its answers %s; flood (%d goroutines, another process): %.0f requests/s, answered %s; server CPU %.2f s/s",
-			t.cfg.readers, before, during, addrs, during/before, reads, t.cfg.floodWorkers,
+			t.cfg.readers, before, during, what, during/before, reads, t.cfg.floodWorkers,
 			float64(flood.total())/t.cfg.phase.Seconds(), flood, cpu)
 		t.figures[key+"_ratio"] = round2(during / before)
 		t.figures[key+"_flood_answers"] = flood.counted()
@@ -74,14 +83,21 @@ func (t *tool) runFlood(ctx context.Context) error {
 	return nil
 }
 
-// floodPhase runs the normal client's readers for one phase, with a flood from addrs client
-// addresses (a flood-worker process) when addrs > 0. It returns the normal client's successful
+// floodSpec is one flood: unknown keys from addrs client addresses, or (control) GET /healthz
+// without a key. The zero value is no flood.
+type floodSpec struct {
+	addrs   int
+	control bool
+}
+
+// floodPhase runs the normal client's readers for one phase, with a flood (a flood-worker
+// process) when spec.addrs > 0. It returns the normal client's successful
 // reads per second, its answers, the flood's, and the server's CPU seconds per second.
-func (t *tool) floodPhase(ctx context.Context, srv *serve, key string, addrs int) (float64, *tally, *tally, float64, error) {
+func (t *tool) floodPhase(ctx context.Context, srv *serve, key string, spec floodSpec) (float64, *tally, *tally, float64, error) {
 	var wait func() (*tally, float64, error)
-	if addrs > 0 {
+	if spec.addrs > 0 {
 		var err error
-		if wait, err = t.startFlood(srv.base, addrs); err != nil {
+		if wait, err = t.startFlood(srv.base, spec); err != nil {
 			return 0, nil, nil, 0, err
 		}
 	}
@@ -118,14 +134,18 @@ func (t *tool) floodPhase(ctx context.Context, srv *serve, key string, addrs int
 
 // floodWorker sends GETs with unknown keys from address from, every other one random, the
 // rest from repeated, until ctx ends or the budget is spent.
-func floodWorker(ctx context.Context, base string, from net.IP, repeated []string, budget *atomic.Int64, out *tally) {
+// With control it sends GET /healthz without a key instead.
+func floodWorker(ctx context.Context, base string, from net.IP, repeated []string, control bool, budget *atomic.Int64, out *tally) {
 	c := newClient(from, 10*time.Second)
 	for i := 0; ctx.Err() == nil && budget.Add(-1) >= 0; i++ {
-		key := randomKey()
+		key, url := randomKey(), base+"/data/customers?source=stripe"
 		if i%2 == 1 {
 			key = repeated[i/2%len(repeated)]
 		}
-		if a := do(ctx, c, "GET", base+"/data/customers?source=stripe", key, "", nil); a.err != "canceled" {
+		if control {
+			key, url = "", base+"/healthz"
+		}
+		if a := do(ctx, c, "GET", url, key, "", nil); a.err != "canceled" {
 			out.add(a)
 		}
 	}

@@ -27,6 +27,7 @@ func runFloodWorker(ctx context.Context, args []string, stdout, stderr io.Writer
 	workers := fs.Int("workers", 32, "goroutines")
 	dur := fs.Duration("duration", 10*time.Second, "how long")
 	limit := fs.Int64("max", 500000, "most requests")
+	control := fs.Bool("control", false, "GET /healthz without a key instead of unknown keys")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,7 +42,7 @@ func runFloodWorker(ctx context.Context, args []string, stdout, stderr io.Writer
 	out := newTally()
 	var wg sync.WaitGroup
 	for w := range *workers {
-		wg.Go(func() { floodWorker(ctx, *base, floodAddr(w%*addrs), repeated, &budget, out) })
+		wg.Go(func() { floodWorker(ctx, *base, floodAddr(w%*addrs), repeated, *control, &budget, out) })
 	}
 	wg.Wait()
 	return json.NewEncoder(stdout).Encode(out.counted())
@@ -49,12 +50,12 @@ func runFloodWorker(ctx context.Context, args []string, stdout, stderr io.Writer
 
 // startFlood runs a flood-worker process for one phase; wait returns its answers' counts and
 // the CPU seconds the flood process used.
-func (t *tool) startFlood(base string, addrs int) (wait func() (*tally, float64, error), err error) {
+func (t *tool) startFlood(base string, spec floodSpec) (wait func() (*tally, float64, error), err error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "flood-worker", "-base", base, "-addrs", strconv.Itoa(addrs),
+	cmd := exec.Command(self, "flood-worker", "-base", base, "-addrs", strconv.Itoa(spec.addrs), "-control="+strconv.FormatBool(spec.control),
 		"-workers", strconv.Itoa(t.cfg.floodWorkers), "-duration", t.cfg.phase.String(), "-max", strconv.Itoa(t.cfg.floodMax))
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, t.stderr

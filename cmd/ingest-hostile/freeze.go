@@ -144,18 +144,21 @@ func (t *tool) freezeReport(rec *recorder, frozen, thawed, end time.Time) {
 	late := t.cfg.requestTimeout + time.Second
 	for _, ph := range phases {
 		for _, kind := range []string{"write", "read", "readyz"} {
-			tl, over := newTally(), 0
+			tl, over, okFrozen := newTally(), 0, 0
 			for _, r := range rec.recs {
 				if r.kind == kind && !r.start.Before(ph.from) && r.start.Before(ph.to) {
 					tl.add(r.answer)
 					if r.dur > late {
 						over++
 					}
+					if r.status == http.StatusOK && r.start.Add(r.dur).After(frozen) && r.start.Add(r.dur).Before(thawed) {
+						okFrozen++
+					}
 				}
 			}
 			key := fmt.Sprintf("freeze_%s_%s", ph.name, kind)
-			t.figure(key+"_max_s", round2(tl.quantile(1).Seconds()), "freeze: %-6s %-6s sent %4d: %s; max latency %.2f s, p50 %.3f s, %d over %s",
-				ph.name, kind, tl.total(), tl, tl.quantile(1).Seconds(), tl.quantile(0.5).Seconds(), over, late)
+			t.figure(key+"_max_s", round2(tl.quantile(1).Seconds()), "freeze: %-6s %-6s sent %4d: %s; max latency %.2f s, p50 %.3f s, %d over %s; %d answered 200 while frozen",
+				ph.name, kind, tl.total(), tl, tl.quantile(1).Seconds(), tl.quantile(0.5).Seconds(), over, late, okFrozen)
 			t.figures[key+"_answers"] = tl.counted()
 		}
 	}

@@ -71,6 +71,7 @@ type config struct {
 	floodAddrs            []int
 	phase                 time.Duration
 	floodMax              int
+	control               bool
 	// freeze
 	freeze, requestTimeout, after time.Duration
 	// sigterm
@@ -99,6 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&addrs, "flood-addrs", "1,64", "flood: numbers of client addresses (127.0.x.y) the flood comes from, one flood phase each")
 	fs.DurationVar(&c.phase, "phase", 10*time.Second, "flood: length of each phase (alone, flood, alone, ...)")
 	fs.IntVar(&c.floodMax, "flood-max", 500000, "flood: most requests of one flood phase")
+	fs.BoolVar(&c.control, "control", true, "flood: also a control flood of GET /healthz (no key, no database) as fast, from one address")
 	fs.DurationVar(&c.freeze, "freeze", 20*time.Second, "freeze: how long the database answers nothing")
 	fs.DurationVar(&c.requestTimeout, "request-timeout", 5*time.Second, "freeze: REQUEST_TIMEOUT of the server")
 	fs.DurationVar(&c.after, "after", 10*time.Second, "freeze: load after the thaw")
