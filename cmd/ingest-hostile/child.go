@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	neturl "net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// buildBinary returns the given binary, or a fresh `go build` of cmd/invoice-ingest.
+func buildBinary(ctx context.Context, given, dir string, log func(string, ...any)) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	gomod := strings.TrimSpace(string(out))
+	if err != nil || gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("cannot find the module to build invoice-ingest from (run inside it, or pass -binary): %v", err)
+	}
+	bin := filepath.Join(dir, "invoice-ingest")
+	log("building %s", bin)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/invoice-ingest")
+	cmd.Dir = filepath.Dir(gomod)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/invoice-ingest: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// scratch creates a migrated scratch database and returns its URL and what drops it (on a fresh
+// context, WITH (FORCE), so it runs after an interrupt and ends sessions a dead child left).
+func (t *tool) scratch(ctx context.Context) (string, func(), error) {
+	name := "ingest_hostile_" + randomHex(6)
+	u, err := neturl.Parse(t.cfg.serverURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", nil, fmt.Errorf("-database-url must be a postgres:// URL (got %q)", t.cfg.serverURL)
+	}
+	if err := adminExec(ctx, t.cfg.serverURL, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		return "", nil, fmt.Errorf("create scratch database: %w", err)
+	}
+	drop := func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := adminExec(dctx, t.cfg.serverURL, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			t.log("could not drop %s: %v", name, err)
+		}
+	}
+	u.Path = "/" + name
+	if out, err := t.command(ctx, u.String(), "migrate").CombinedOutput(); err != nil {
+		drop()
+		return "", nil, fmt.Errorf("migrate: %v: %s", err, out)
+	}
+	t.log("scratch database %s", name)
+	return u.String(), drop, nil
+}
+
+func adminExec(ctx context.Context, serverURL, sql string) error {
+	conn, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return fmt.Errorf("connect to the server: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// command is the binary with args on database dbURL, logging at warn.
+func (t *tool) command(ctx context.Context, dbURL string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, t.bin, args...)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "LOG_LEVEL=warn")
+	return cmd
+}
+
+// createAccounts runs `accounts create` n times and returns the keys.
+func (t *tool) createAccounts(ctx context.Context, dbURL string, n int) ([]string, error) {
+	var keys []string
+	for i := range n {
+		cmd := t.command(ctx, dbURL, "accounts", "create", "--name", "hostile"+strconv.Itoa(i))
+		cmd.Stderr = t.stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("accounts create: %w", err)
+		}
+		var v struct {
+			APIKey string `json:"api_key"`
+		}
+		if err := json.Unmarshal(out, &v); err != nil || v.APIKey == "" {
+			return nil, fmt.Errorf("accounts create printed %q: %v", out, err)
+		}
+		keys = append(keys, v.APIKey)
+	}
+	return keys, nil
+}
+
+// serve is a running `invoice-ingest serve`.
+type serve struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+	base string
+}
+
+// startServe runs serve on a free loopback port against dbURL with LOG_LEVEL=warn, no metrics
+// listener, plus env (later values win), and waits for /readyz.
+func (t *tool) startServe(ctx context.Context, dbURL string, env ...string) (*serve, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(t.bin, "serve")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "HTTP_ADDR="+addr, "LOG_LEVEL=warn", "METRICS_ADDR=")
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stdout, cmd.Stderr = t.stderr, t.stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // no server outlives the tool
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &serve{cmd: cmd, done: make(chan struct{}), base: "http://" + addr}
+	go func() { s.err = cmd.Wait(); close(s.done) }()
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("server exited before it was ready: %v", s.err)
+		default:
+		}
+		if res, err := client.Get(s.base + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return s, nil
+			}
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			s.kill()
+			return nil, fmt.Errorf("server not ready after 60 s (%v)", ctx.Err())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *serve) pid() int { return s.cmd.Process.Pid }
+
+// terminate sends SIGTERM and waits (at most 60 s, then SIGKILL) for the exit; it returns the
+// exit code (-1 when killed) and the seconds from the signal to the exit.
+func (s *serve) terminate() (code int, secs float64) {
+	start := time.Now()
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(60 * time.Second):
+		s.kill()
+	}
+	secs = time.Since(start).Seconds()
+	var ee *exec.ExitError
+	if errors.As(s.err, &ee) {
+		return ee.ExitCode(), secs
+	}
+	return 0, secs
+}
+
+// kill ends the process (SIGKILL) if it still runs.
+func (s *serve) kill() {
+	select {
+	case <-s.done:
+	default:
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// procStatus returns a field of /proc/PID/status in MiB (VmHWM: peak RSS, VmRSS: RSS now).
+func procStatus(pid int, field string) (float64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read %s (Linux /proc only): %w", field, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parse %s %q: %w", field, v, err)
+			}
+			return float64(kb) / 1024, nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
