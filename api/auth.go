@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -123,10 +124,12 @@ func (s *Server) authFailed(c *gin.Context, hint string) {
 }
 
 // findKey looks the key up. Requests carrying the same key at the same time share one query, and
-// a key found unknown (or revoked) is remembered for unknownKeyTTL.
+// a key found unknown (or revoked) is remembered for unknownKeyTTL. The shared query runs on no
+// one request's context, but each request waits for it only as long as its own context allows
+// (REQUEST_TIMEOUT), so a database that does not answer makes every request a 503 in time.
 func (s *Server) findKey(c *gin.Context, token string, hash [32]byte) (models.APIKey, error) {
-	v, err, _ := s.limits.lookups.Do(string(hash[:]), func() (any, error) {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), keyLookupTimeout)
+	ch := s.limits.lookups.DoChan(string(hash[:]), func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), s.limits.lookupTimeout)
 		defer cancel()
 		key, err := s.DB.FindKey(ctx, token)
 		if models.ErrorCode(err) == models.ENOTFOUND {
@@ -134,8 +137,13 @@ func (s *Server) findKey(c *gin.Context, token string, hash [32]byte) (models.AP
 		}
 		return key, err
 	})
-	key, _ := v.(models.APIKey)
-	return key, err
+	select {
+	case r := <-ch:
+		key, _ := r.Val.(models.APIKey)
+		return key, r.Err
+	case <-c.Request.Context().Done():
+		return models.APIKey{}, fmt.Errorf("look up key: %w", c.Request.Context().Err())
+	}
 }
 
 // knownUnknown tells whether the key of hash failed within unknownKeyTTL.

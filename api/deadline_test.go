@@ -55,6 +55,33 @@ func TestRequestDeadline(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond)
 }
 
+// The key lookup, shared by requests carrying the same key, holds no request past its own
+// deadline: with api_keys locked, a request with a key not yet looked up answers 503 in time.
+func TestKeyLookupHonoursRequestDeadline(t *testing.T) {
+	t.Parallel()
+	db := openDB(t, 20)
+	setup := newStreamEnv(t, &api.Server{DB: db, Config: streamConfig(t, func(*config.Config) {})}, nil)
+	tn := newTenant(t, setup.env, "lookup")
+	e := newStreamEnv(t, &api.Server{DB: db, Config: streamConfig(t, func(c *config.Config) { c.RequestTimeout = 300 * time.Millisecond })}, nil)
+	api.KeyLookupTimeout(e.server, time.Hour) // only the request's own deadline can end its wait
+
+	ctx := context.Background()
+	tx, err := db.SQL.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	_, err = tx.ExecContext(ctx, `LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE`)
+	require.NoError(t, err)
+	answered := make(chan response, 1)
+	go func() { r, _ := e.send("GET", "/data/customers?source=stripe", tn.key, nil); answered <- r }()
+	var r response
+	select {
+	case r = <-answered:
+	case <-time.After(30 * time.Second): // a hang guard, far beyond the 300 ms deadline
+	}
+	require.NoError(t, tx.Rollback())
+	requireProblem(t, r, http.StatusServiceUnavailable, "unavailable")
+	require.NotEmpty(t, r.Header.Get("Retry-After"))
+}
+
 // /readyz does not wait for the pool: with every pool connection busy it still answers 200.
 func TestReadyWithBusyPool(t *testing.T) {
 	t.Parallel()

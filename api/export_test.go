@@ -18,3 +18,6 @@ func OnStreamEnd(s *Server, f func(error)) {
 
 // ReadyCacheFor sets how long s reuses a /readyz answer.
 func ReadyCacheFor(s *Server, d time.Duration) { s.ready.cacheFor = d }
+
+// KeyLookupTimeout sets how long s's shared key lookups may take (after Handler).
+func KeyLookupTimeout(s *Server, d time.Duration) { s.limits.lookupTimeout = d }

@@ -36,16 +36,18 @@ type admission struct {
 	inflight      chan struct{}             // one token per write request running; nil = no cap
 	unknownKeys   *lru[[32]byte, time.Time] // hashes of keys that failed recently -> until when
 	lookups       singleflight.Group        // key lookups running, by key hash
+	lookupTimeout time.Duration             // bounds a shared key lookup (keyLookupTimeout)
 	now           func() time.Time
 }
 
 func newAdmission(l config.Limits) *admission {
 	a := &admission{
-		writes:       newBucketSet[uuid.UUID](l.WritesPerSecond),
-		reads:        newBucketSet[uuid.UUID](l.ReadsPerSecond),
-		authFailures: newBucketSet[netip.Prefix](l.AuthFailuresPerSecond),
-		unknownKeys:  newLRU[[32]byte, time.Time](maxUnknownKeys),
-		now:          time.Now,
+		writes:        newBucketSet[uuid.UUID](l.WritesPerSecond),
+		reads:         newBucketSet[uuid.UUID](l.ReadsPerSecond),
+		authFailures:  newBucketSet[netip.Prefix](l.AuthFailuresPerSecond),
+		unknownKeys:   newLRU[[32]byte, time.Time](maxUnknownKeys),
+		now:           time.Now,
+		lookupTimeout: keyLookupTimeout,
 	}
 	if l.MaxInflightWrites > 0 {
 		a.inflight = make(chan struct{}, l.MaxInflightWrites)

@@ -33,7 +33,7 @@ const (
 	DefaultBatchSize = 1000
 	// DefaultLease bounds how long a killed process's claims keep their customers stale: its
 	// heartbeat (every Lease/3) keeps a slow batch's claim alive, so it can be short.
-	DefaultLease         = 10 * time.Second
+	DefaultLease         = 5 * time.Second
 	DefaultPollInterval  = 200 * time.Millisecond
 	DefaultSweepInterval = time.Minute
 	DefaultMaxBackoff    = 10 * time.Minute

@@ -117,7 +117,7 @@
 // failed: one bad customer costs about 2·log2(BatchSize) extra attempts and delays no other. An
 // unreachable database fails the whole batch without splitting; if even recording that fails, the
 // claims are released; a release that fails too is retried by the claim loops, at their backoff's
-// pace, until it succeeds (the database is back) or the lease (10 s by default) has run out.
+// pace, until it succeeds (the database is back) or the lease (5 s by default) has run out.
 //
 // Stopping. When Run's context ends, workers stop claiming; a batch in flight gets a grace period
 // (10 s) to finish, and what it cannot finish is released so another process takes it at once.
