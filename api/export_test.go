@@ -18,3 +18,10 @@ func OnStreamEnd(s *Server, f func(error)) {
 
 // ReadyCacheFor sets how long s reuses a /readyz answer.
 func ReadyCacheFor(s *Server, d time.Duration) { s.ready.cacheFor = d }
+
+// OnKeyClaimed has s call f once a JSON write took its Idempotency-Key, before its batch runs.
+func OnKeyClaimed(s *Server, f func()) { s.hooks.keyClaimed = f }
+
+// BeforeAnswer has s call f once a JSON write's batch committed, before the answer: when f
+// returns false the connection is dropped unanswered, as a crash there would.
+func BeforeAnswer(s *Server, f func() bool) { s.hooks.beforeAnswer = f }

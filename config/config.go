@@ -3,6 +3,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -38,6 +39,8 @@ type Config struct {
 	ShutdownDrain        time.Duration // SHUTDOWN_DRAIN: /readyz answers 503 this long before the server stops
 
 	DB Database // DB_*: the database pool (config/database.go)
+
+	Imports Imports // IDEMPOTENCY_TTL, IMPORTS_RETENTION (config/imports.go)
 }
 
 // Limits are the admission limits of one process (docs/limits.md).
@@ -124,7 +127,7 @@ func Load(lookup Lookup) (Config, error) {
 			return c, fmt.Errorf("LOG_LEVEL: must be debug, info, warn or error (got %q)", v)
 		}
 	}
-	return c, c.loadStreams(getenv)
+	return c, errors.Join(c.loadImports(getenv), c.loadStreams(getenv))
 }
 
 func intVar(getenv func(string) string, name string, def, min int) (int, error) {

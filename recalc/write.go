@@ -65,11 +65,30 @@ var deleteScheduleSQL = deleteKeysSQL("customer_metric_schedule")
 // finishSQL removes the queue rows whose version is still the claimed one: their metrics now
 // reflect every write. The version and locked_by tests repeat what lockOwned established, so the
 // statement is safe on its own.
+//
+// Each import id a finished row carries is one of that import's customers caught up: its pending
+// goes down by one, and caught_up_at is set when it reaches 0, at the latest of now and the
+// calculation instant $6 (never before the metrics' calculated_at). Progress rows are locked in
+// key order, after the queue rows, as the fold does.
 const finishSQL = `
-DELETE FROM recalc_queue q
-USING unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[]) AS c(account_id, source_id, customer_id, version)
-WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
-  AND q.version = c.version AND q.locked_by = $5`
+WITH done AS (
+    DELETE FROM recalc_queue q
+    USING unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[]) AS c(account_id, source_id, customer_id, version)
+    WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
+      AND q.version = c.version AND q.locked_by = $5
+    RETURNING q.account_id, q.import_ids
+), caught AS (
+    SELECT d.account_id, i.import_id, count(*) AS n
+    FROM done d, unnest(d.import_ids) AS i(import_id)
+    GROUP BY d.account_id, i.import_id
+)
+INSERT INTO recalc_import_progress AS p (account_id, import_id, pending)
+SELECT c.account_id, c.import_id, -c.n FROM caught c
+ORDER BY c.account_id, c.import_id
+ON CONFLICT (account_id, import_id) DO UPDATE
+SET pending = p.pending + excluded.pending, updated_at = now(),
+    caught_up_at = CASE WHEN p.pending + excluded.pending <= 0
+                        THEN greatest(clock_timestamp(), $6::timestamptz) ELSE p.caught_up_at END`
 
 // rerunSQL releases rows whose version moved while they were computed: a write landed meanwhile,
 // and the metrics just written may predate it, so the row stays queued and runs again (the fold made
@@ -104,7 +123,7 @@ func (p *Pool) write(ctx context.Context, token string, items []item, results []
 		if err := w.storeSchedule(ctx, tx); err != nil {
 			return err
 		}
-		if err := w.settleQueue(ctx, tx, token); err != nil {
+		if err := w.settleQueue(ctx, tx, token, t); err != nil {
 			return err
 		}
 		if len(w.failed) > 0 {
@@ -203,8 +222,8 @@ func (w *writeBack) storeSchedule(ctx context.Context, tx *gorm.DB) error {
 }
 
 // settleQueue deletes the queue rows of finished customers and releases those to run again.
-func (w *writeBack) settleQueue(ctx context.Context, tx *gorm.DB, token string) error {
-	if err := execKeys(ctx, tx, "finish queue rows", finishSQL, w.finished, w.finishedVersions, token); err != nil {
+func (w *writeBack) settleQueue(ctx context.Context, tx *gorm.DB, token string, t time.Time) error {
+	if err := execKeys(ctx, tx, "finish queue rows", finishSQL, w.finished, w.finishedVersions, token, t); err != nil {
 		return err
 	}
 	return execKeys(ctx, tx, "release changed queue rows", rerunSQL, w.rerun, token)
