@@ -1,6 +1,9 @@
 package api
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // Stream end reasons, for tests.
 var (
@@ -24,4 +27,4 @@ func OnKeyClaimed(s *Server, f func()) { s.hooks.keyClaimed = f }
 
 // BeforeAnswer has s call f once a JSON write's batch committed, before the answer: when f
 // returns false the connection is dropped unanswered, as a crash there would.
-func BeforeAnswer(s *Server, f func() bool) { s.hooks.beforeAnswer = f }
+func BeforeAnswer(s *Server, f func(*http.Request) bool) { s.hooks.beforeAnswer = f }

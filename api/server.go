@@ -33,8 +33,8 @@ type Server struct {
 
 // writeHooks let tests stop a JSON write at chosen points (export_test.go).
 type writeHooks struct {
-	keyClaimed   func()      // after a request took its Idempotency-Key, before its batch
-	beforeAnswer func() bool // after the batch committed; false: drop the connection unanswered
+	keyClaimed   func()                   // after a request took its Idempotency-Key, before its batch
+	beforeAnswer func(*http.Request) bool // after the batch committed; false: drop the connection unanswered
 }
 
 // Handler builds the router.

@@ -115,7 +115,7 @@ func (s *Server) upsertJSON(c *gin.Context, entity string, batch batchFunc, opt 
 	if opt.DryRun {
 		s.releaseKey(c, held)
 	}
-	if s.hooks.beforeAnswer != nil && !s.hooks.beforeAnswer() {
+	if s.hooks.beforeAnswer != nil && !s.hooks.beforeAnswer(c.Request) {
 		panic(http.ErrAbortHandler) // a test's crash between the commit and the answer
 	}
 	if answer != nil {
