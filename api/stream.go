@@ -157,7 +157,7 @@ func (st *stream) send(batch batchFunc, opt ingest.Options) error {
 }
 
 // record adds the chunk's results to the stream's import (ingest.Options.Record).
-func (st *stream) record(tx *gorm.DB, res []ingest.Result, sources []uuid.UUID) error {
+func (st *stream) record(tx *gorm.DB, res []ingest.Result, sources []uuid.UUID, wrote bool) error {
 	ch := &st.ch
 	for i := range res {
 		if ch.long[i] {
@@ -172,7 +172,9 @@ func (st *stream) record(tx *gorm.DB, res []ingest.Result, sources []uuid.UUID) 
 		}
 		return ch.rows[i], false
 	}
-	return imports.RecordChunk(tx, st.imp, importBatch(res, sources, st.written, raw))
+	b := importBatch(res, sources, st.written, raw)
+	b.Alone = !wrote
+	return imports.RecordChunk(tx, st.imp, b)
 }
 
 // flush sends what out holds to the client, within the write deadline.

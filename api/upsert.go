@@ -94,8 +94,9 @@ func (s *Server) upsertJSON(c *gin.Context, entity string, batch batchFunc, opt 
 	imp := newImport(c, entity, typeJSON, opt)
 	opt.ImportID = imp.ID
 	var answer []byte // the stored answer, when one is
-	opt.Record = func(tx *gorm.DB, res []ingest.Result, sources []uuid.UUID) error {
+	opt.Record = func(tx *gorm.DB, res []ingest.Result, sources []uuid.UUID, wrote bool) error {
 		b := importBatch(res, sources, 0, func(i int) ([]byte, bool) { return rows.At(i), true })
+		b.Alone = !wrote
 		if held != nil && !opt.DryRun {
 			answer = appendRowResults(answer[:0], res, imp.ID)
 			b.Answer = &imports.Answer{Key: held.key, Token: held.token, Status: answerStored, Body: answer}

@@ -55,6 +55,11 @@ type Batch struct {
 	Sources   []uuid.UUID
 	ErrorRows []ErrorRow
 	Answer    *Answer
+	// Alone says the batch wrote nothing and is recorded in a statement of its own: its commit
+	// does not wait for the WAL flush (synchronous_commit off for that transaction alone). A
+	// database crash may lose such a record of a request that changed nothing, never one that
+	// commits with rows; a re-sent request that changed nothing answers the same again.
+	Alone bool
 }
 
 // Answer is the first answer to a request with an Idempotency-Key, stored in its write
@@ -109,6 +114,10 @@ func errorsCTE(n int) string {
 )`, n, n+1, n+2, n+3, n+4, MaxErrorRows)
 }
 
+// asyncCTE turns synchronous_commit off for the statement's own transaction (see Batch.Alone):
+// set locally, it is still in force when that transaction commits.
+const asyncCTE = `, async AS (SELECT set_config('synchronous_commit', 'off', true))`
+
 // keyCTE stores the answer $n+3 (status $n+2) of the key $n held by token $n+1; the statement
 // returns how many rows it stored (0: the key was lost).
 func keyCTE(n int) string {
@@ -118,7 +127,7 @@ func keyCTE(n int) string {
     WHERE account_id = $1 AND key = $%d AND token = $%d AND status = 'running'
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM stored)`, n+2, n+3, n, n+1)
+SELECT (SELECT count(*) FROM stored) + 0 * (SELECT count(*) FROM async)`, n+2, n+3, n, n+1)
 }
 
 // RecordRequest records a JSON request's import, with its one batch (and stores its answer when
@@ -140,8 +149,13 @@ func record(tx *gorm.DB, head string, args []any, b Batch) error {
 	e := errorArrays(b.ErrorRows)
 	query := head + errorsCTE(len(args)+1)
 	args = append(args, e.idx, e.ids, e.lines, e.raws, e.json)
+	if b.Alone {
+		query += asyncCTE
+	} else {
+		query += ", async AS (SELECT 1)"
+	}
 	if b.Answer == nil {
-		return tx.Exec(query+"\nSELECT 1", args...).Error
+		return tx.Exec(query+"\nSELECT (SELECT count(*) FROM async)", args...).Error
 	}
 	query += keyCTE(len(args) + 1)
 	args = append(args, b.Answer.Key, [16]byte(b.Answer.Token), b.Answer.Status, b.Answer.Body)

@@ -35,9 +35,9 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 	}
 	rec := &recorder{importID: opt.ImportID}
 	if opt.Record != nil {
-		rec.record = func(tx *gorm.DB) error {
+		rec.record = func(tx *gorm.DB, wrote bool) error {
 			rec.done = true
-			return opt.Record(tx, results(rows), rowSources(rows))
+			return opt.Record(tx, results(rows), rowSources(rows), wrote)
 		}
 	}
 	for attempt := 1; ; attempt++ {
@@ -52,7 +52,7 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 			return nil, err
 		}
 		if rec.record != nil && !rec.done { // nothing was written: recorded on its own
-			if err := rec.record(s.DB.Gorm.WithContext(ctx)); err != nil {
+			if err := rec.record(s.DB.Gorm.WithContext(ctx), false); err != nil {
 				return nil, err
 			}
 		}
@@ -104,7 +104,7 @@ func writeOrCheck[R any](ctx context.Context, s *Service, k *kind[R], account uu
 // says the last write transaction called it.
 type recorder struct {
 	importID uuid.UUID
-	record   func(tx *gorm.DB) error
+	record   func(tx *gorm.DB, wrote bool) error
 	done     bool
 }
 

@@ -23,8 +23,9 @@ type Options struct {
 	// transaction, before the commit (an error rolls the batch back), so what it records commits
 	// with the rows or not at all; it may run more than once when the transaction is retried, the
 	// last call being the one that commits. A batch that writes nothing (all rows unchanged or in
-	// error, a dry run) calls it after its reads with tx a plain session of its own.
-	Record func(tx *gorm.DB, results []Result, sources []uuid.UUID) error
+	// error, a dry run) calls it after its reads with tx a plain session of its own and wrote
+	// false.
+	Record func(tx *gorm.DB, results []Result, sources []uuid.UUID, wrote bool) error
 }
 
 // Service runs batches. The zero value is not usable: DB is required.

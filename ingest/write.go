@@ -52,7 +52,7 @@ func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uui
 			return err
 		}
 		if rec.record != nil {
-			return rec.record(tx)
+			return rec.record(tx, true)
 		}
 		return nil
 	})
