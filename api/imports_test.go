@@ -17,6 +17,8 @@ import (
 	"invoice-ingest/api"
 	"invoice-ingest/config"
 	"invoice-ingest/imports"
+	"invoice-ingest/models"
+	"invoice-ingest/models/dbtest"
 )
 
 // importOf reads the import id of a write answer and returns GET /data/imports/{id}'s result.
@@ -194,7 +196,10 @@ func TestImportOfCutStream(t *testing.T) {
 // IMPORTS_RETENTION with their error rows, and keys older than IDEMPOTENCY_TTL.
 func TestImportSweep(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, noLimits)
+	db, err := models.Open(t.Context(), dbtest.NewDatabase(t)) // its own: the sweep sees every account
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	e := newEnvOn(t, db, noLimits)
 	tn := newTenant(t, e, "sweep")
 	r := e.do("POST", "/data/customers", tn.key, `[5]`, "Idempotency-Key", "k1")
 	id := r.Header.Get("Import-Id")

@@ -65,6 +65,7 @@ func (s *Server) upsertStream(c *gin.Context, entity string, batch batchFunc, op
 		return
 	}
 	stop := imports.KeepAlive(s.DB.Gorm, account, imp.ID)
+	defer stop() // also when the handler panics; stopping twice is harmless
 	st := s.openStream(c)
 	st.imp = imp
 	defer st.close()

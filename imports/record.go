@@ -147,8 +147,11 @@ func RecordChunk(tx *gorm.DB, h Header, b Batch) error {
 func record(tx *gorm.DB, head string, args []any, b Batch) error {
 	args = append(args, b.Rows, b.Inserted, b.Updated, b.Unchanged, b.Errors, uuids(b.Sources))
 	e := errorArrays(b.ErrorRows)
-	query := head + errorsCTE(len(args)+1)
-	args = append(args, e.idx, e.ids, e.lines, e.raws, e.json)
+	query := head
+	if len(e.idx) > 0 { // most batches have no row in error: no statement part for them
+		query += errorsCTE(len(args) + 1)
+		args = append(args, e.idx, e.ids, e.lines, e.raws, e.json)
+	}
 	if b.Alone {
 		query += asyncCTE
 	} else {

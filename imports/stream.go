@@ -51,7 +51,8 @@ WHERE account_id = $1 AND id = $2 AND status = 'running'`, [16]byte(account), [1
 }
 
 // KeepAlive refreshes the import's heartbeat every HeartbeatInterval until the returned stop is
-// called (which waits for it to be done). A failed heartbeat is retried at the next tick.
+// called (which waits for it to be done; it may be called again). A failed heartbeat is retried
+// at the next tick.
 func KeepAlive(db *gorm.DB, account, id uuid.UUID) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -44,7 +44,7 @@ func Sweep(ctx context.Context, db *gorm.DB, cfg config.Imports, now time.Time) 
 	if err := db.Exec(expireImportsSQL, now.Add(-cfg.Retention), sweepLimit).Error; err != nil {
 		return fmt.Errorf("sweep imports: retention: %w", err)
 	}
-	if _, err := recalc.ForgetProgress(ctx, db, now.Add(-cfg.Retention)); err != nil {
+	if err := recalc.ForgetProgress(ctx, db, now.Add(-cfg.Retention)); err != nil {
 		return err
 	}
 	if err := db.Exec(expireKeysSQL, now, sweepLimit).Error; err != nil {

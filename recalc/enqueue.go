@@ -14,17 +14,13 @@ const enqueueSQL = `INSERT INTO recalc_outbox (account_id, source_id, customer_i
 
 // enqueueImportSQL is enqueueSQL for a write of import $4, which also counts the customers as
 // queued and pending for that import (see progress.go), in the same statement: a writer pays no
-// extra round trip. The progress row is locked until the writer commits; the fold and the
-// write-back lock it after their queue rows, and nothing the writer waits for, so no cycle.
+// extra round trip, and appends only (no row lock anybody waits for).
 const enqueueImportSQL = `
 WITH o AS (
     INSERT INTO recalc_outbox (account_id, source_id, customer_ids, import_id) VALUES ($1, $2, $3, $4)
 )
-INSERT INTO recalc_import_progress AS p (account_id, import_id, customers, pending)
-VALUES ($1, $4, cardinality($3::text[]), cardinality($3::text[]))
-ON CONFLICT (account_id, import_id) DO UPDATE
-SET customers = p.customers + excluded.customers, pending = p.pending + excluded.pending,
-    caught_up_at = NULL, updated_at = now()`
+INSERT INTO recalc_import_progress (account_id, import_id, customers, pending, at)
+VALUES ($1, $4, cardinality($3::text[]), cardinality($3::text[]), clock_timestamp())`
 
 // Enqueue records, in the caller's GORM transaction, that the customers changed (transactional outbox):
 // if the transaction commits, the customers will be recalculated, also after a crash; if it rolls

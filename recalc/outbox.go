@@ -34,7 +34,7 @@ const foldRows = 100
 // is one unit merged, taken back from the import's pending and customers here. So an import's
 // pending is always its unfolded customers plus the queue rows carrying its id, and the write-back
 // takes one off for each finished row. attached returns what each upsert added (RETURNING cannot
-// see the old row).
+// see the old row). Progress is appended (recalc_import_progress), never updated in place.
 var foldSQL = `
 WITH taken AS (
     DELETE FROM recalc_outbox o
@@ -58,19 +58,18 @@ WITH taken AS (
         attached = ` + newImportIDs + `
     WHERE q.locked_by IS NOT NULL OR q.run_at > now() OR NOT q.import_ids @> excluded.import_ids
     RETURNING q.account_id, q.attached
+), attached AS (
+    SELECT a.account_id, x.import_id, count(*) AS n
+    FROM queued a, unnest(a.attached) AS x(import_id)
+    GROUP BY a.account_id, x.import_id
 ), merged AS (
-    SELECT u.account_id, u.import_id, count(*) - (
-        SELECT count(*) FROM queued a, unnest(a.attached) AS x(import_id)
-        WHERE a.account_id = u.account_id AND x.import_id = u.import_id) AS n
-    FROM units u
+    SELECT u.account_id, u.import_id, count(*) - coalesce(min(a.n), 0) AS n
+    FROM units u LEFT JOIN attached a ON a.account_id = u.account_id AND a.import_id = u.import_id
     WHERE u.import_id IS NOT NULL
     GROUP BY u.account_id, u.import_id
 ), progressed AS (
-    INSERT INTO recalc_import_progress AS p (account_id, import_id, customers, pending)
-    SELECT m.account_id, m.import_id, -m.n, -m.n FROM merged m WHERE m.n > 0
-    ORDER BY m.account_id, m.import_id
-    ON CONFLICT (account_id, import_id) DO UPDATE
-    SET customers = p.customers + excluded.customers, pending = p.pending + excluded.pending, updated_at = now()
+    INSERT INTO recalc_import_progress (account_id, import_id, customers, pending, at)
+    SELECT m.account_id, m.import_id, -m.n, -m.n, clock_timestamp() FROM merged m WHERE m.n > 0
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM queued), (SELECT count(*) FROM progressed)`

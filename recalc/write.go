@@ -66,10 +66,10 @@ var deleteScheduleSQL = deleteKeysSQL("customer_metric_schedule")
 // reflect every write. The version and locked_by tests repeat what lockOwned established, so the
 // statement is safe on its own.
 //
-// Each import id a finished row carries is one of that import's customers caught up: its pending
-// goes down by one, and caught_up_at is set when it reaches 0, at the latest of now and the
-// calculation instant $6 (never before the metrics' calculated_at). Progress rows are locked in
-// key order, after the queue rows, as the fold does.
+// Each import id a finished row carries is one of that import's customers caught up: one row
+// appended to recalc_import_progress per import takes them off its pending, at the later of now
+// and the calculation instant $6 (never before the metrics' calculated_at). Appended, not
+// updated: concurrent write-backs of one import's customers do not wait for each other.
 const finishSQL = `
 WITH done AS (
     DELETE FROM recalc_queue q
@@ -77,18 +77,11 @@ WITH done AS (
     WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
       AND q.version = c.version AND q.locked_by = $5
     RETURNING q.account_id, q.import_ids
-), caught AS (
-    SELECT d.account_id, i.import_id, count(*) AS n
-    FROM done d, unnest(d.import_ids) AS i(import_id)
-    GROUP BY d.account_id, i.import_id
 )
-INSERT INTO recalc_import_progress AS p (account_id, import_id, pending)
-SELECT c.account_id, c.import_id, -c.n FROM caught c
-ORDER BY c.account_id, c.import_id
-ON CONFLICT (account_id, import_id) DO UPDATE
-SET pending = p.pending + excluded.pending, updated_at = now(),
-    caught_up_at = CASE WHEN p.pending + excluded.pending <= 0
-                        THEN greatest(clock_timestamp(), $6::timestamptz) ELSE p.caught_up_at END`
+INSERT INTO recalc_import_progress (account_id, import_id, customers, pending, at)
+SELECT d.account_id, i.import_id, 0, -count(*), greatest(clock_timestamp(), $6::timestamptz)
+FROM done d, unnest(d.import_ids) AS i(import_id)
+GROUP BY d.account_id, i.import_id`
 
 // rerunSQL releases rows whose version moved while they were computed: a write landed meanwhile,
 // and the metrics just written may predate it, so the row stays queued and runs again (the fold made
