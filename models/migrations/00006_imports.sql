@@ -76,6 +76,13 @@ CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
 ALTER TABLE recalc_outbox ADD COLUMN import_id uuid;
 ALTER TABLE recalc_queue ADD COLUMN import_ids uuid[] NOT NULL DEFAULT '{}',
                          ADD COLUMN attached uuid[];
+-- A customer that many imports touched before a worker got to it carries a long array: kept out
+-- of line (TOAST, uncompressed), so queue rows stay narrow. Their width is what the planner weighs
+-- a sequential scan of the queue by; wide rows made it pick plans that cost the workers' per-batch
+-- statements (lock the claimed rows, finish them) a hundred times more.
+ALTER TABLE recalc_queue ALTER COLUMN import_ids SET STORAGE EXTERNAL,
+                         ALTER COLUMN attached SET STORAGE EXTERNAL,
+                         SET (toast_tuple_target = 512);
 CREATE TABLE recalc_import_progress (
     account_id uuid        NOT NULL,
     import_id  uuid        NOT NULL,
