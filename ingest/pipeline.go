@@ -36,8 +36,8 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 	rec := &recorder{importID: opt.ImportID}
 	if opt.Record != nil {
 		rec.record = func(tx *gorm.DB, wrote bool) error {
-			rec.done = true
-			return opt.Record(tx, results(rows), rowSources(rows), wrote)
+			rec.done, rec.results = true, results(rows)
+			return opt.Record(tx, rec.results, rowSources(rows), wrote)
 		}
 	}
 	for attempt := 1; ; attempt++ {
@@ -55,6 +55,9 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 			if err := rec.record(s.DB.Gorm.WithContext(ctx), false); err != nil {
 				return nil, err
 			}
+		}
+		if rec.done { // the results the committed record was given: the same, made once
+			return rec.results, nil
 		}
 		return results(rows), nil
 	}
@@ -106,6 +109,7 @@ type recorder struct {
 	importID uuid.UUID
 	record   func(tx *gorm.DB, wrote bool) error
 	done     bool
+	results  []Result // what the last call of record was given
 }
 
 // rowSources returns the data sources the valid rows named, each once.
