@@ -110,7 +110,7 @@ func TestContractOutsideOperations(t *testing.T) {
 	r.call(http.StatusOK, "GET", "/readyz", "", "", "")
 	r.call(http.StatusOK, "GET", "/openapi.json", "", "", "")
 	r.call(http.StatusNotFound, "GET", "/nowhere", "", "", "")
-	r.call(http.StatusNotFound, "GET", "/data/imports", r.key, "", "")
+	r.call(http.StatusNotFound, "GET", "/data/exports", r.key, "", "")
 	r.call(http.StatusNotFound, "GET", "/data/invoices/inv_1/lines", r.key, "", "")
 	r.call(http.StatusMethodNotAllowed, "PUT", "/data/invoices", r.key, "application/json", `[]`)
 	r.call(http.StatusMethodNotAllowed, "PATCH", "/data/invoices/inv_1?source=stripe", r.key, "application/json", `{}`)

@@ -1,6 +1,9 @@
 package api
 
-import "time"
+import (
+	"net/http"
+	"time"
+)
 
 // Stream end reasons, for tests.
 var (
@@ -21,3 +24,10 @@ func ReadyCacheFor(s *Server, d time.Duration) { s.ready.cacheFor = d }
 
 // KeyLookupTimeout sets how long s's shared key lookups may take (after Handler).
 func KeyLookupTimeout(s *Server, d time.Duration) { s.limits.lookupTimeout = d }
+
+// OnKeyClaimed has s call f once a JSON write took its Idempotency-Key, before its batch runs.
+func OnKeyClaimed(s *Server, f func()) { s.hooks.keyClaimed = f }
+
+// BeforeAnswer has s call f once a JSON write's batch committed, before the answer: when f
+// returns false the connection is dropped unanswered, as a crash there would.
+func BeforeAnswer(s *Server, f func(*http.Request) bool) { s.hooks.beforeAnswer = f }

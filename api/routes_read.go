@@ -27,6 +27,9 @@ func (s *Server) readRoutes(r *gin.RouterGroup) {
 	getAndHead(r, "/metrics", s.accountMetrics)
 	getAndHead(r, "/plans", s.listPlans)
 	getAndHead(r, "/plans/:id", s.getPlan)
+	getAndHead(r, "/imports", s.listImports)
+	getAndHead(r, "/imports/:id", s.getImport)
+	getAndHead(r, "/imports/:id/errors", s.importErrors)
 }
 
 // pageQuery is the shape of the models package's list queries: one page of a source's rows.

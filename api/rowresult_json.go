@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/gin-gonic/gin/render"
+	"github.com/google/uuid"
 
 	"invoice-ingest/ingest"
 )
@@ -25,18 +26,35 @@ import (
 // are left out when empty, as is the field of an error. The bytes are exactly what encoding/json
 // makes of the rowResult struct in rowresult_json_test.go, which checks it.
 func appendRowResult(dst []byte, r ingest.Result) []byte {
+	dst = appendRowHead(dst, r)
+	dst = append(dst, `,"import_status":`...)
+	dst = appendJSONString(dst, string(r.Status))
+	return append(appendRowErrors(dst, r), '}')
+}
+
+// appendErrorLine appends the start of a row in error's line of GET /data/imports/{id}/errors,
+// up to its row member (the reader adds that and the closing brace):
+//
+//	{"index":0,"id":"inv_1","import_error":"m1","errors":[...]
+func appendErrorLine(dst []byte, r ingest.Result) []byte {
+	return appendRowErrors(appendRowHead(dst, r), r)
+}
+
+// appendRowHead appends {"index":N,"id":ID of a row result.
+func appendRowHead(dst []byte, r ingest.Result) []byte {
 	dst = append(dst, `{"index":`...)
 	dst = strconv.AppendInt(dst, int64(r.Index), 10)
 	dst = append(dst, `,"id":`...)
 	if r.ID == "" {
-		dst = append(dst, "null"...)
-	} else {
-		dst = appendJSONString(dst, r.ID)
+		return append(dst, "null"...)
 	}
-	dst = append(dst, `,"import_status":`...)
-	dst = appendJSONString(dst, string(r.Status))
+	return appendJSONString(dst, r.ID)
+}
+
+// appendRowErrors appends the import_error and errors members of a row result, if it has errors.
+func appendRowErrors(dst []byte, r ingest.Result) []byte {
 	if len(r.Errors) == 0 {
-		return append(dst, '}')
+		return dst
 	}
 	if len(r.Errors) > 1 || r.Errors[0].Message != "" {
 		// Escaping the messages one by one equals escaping their join: the separator is ASCII, so
@@ -67,7 +85,7 @@ func appendRowResult(dst []byte, r ingest.Result) []byte {
 		dst = appendJSONString(dst, e.Message)
 		dst = append(dst, '}')
 	}
-	return append(dst, "]}"...)
+	return append(dst, ']')
 }
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json escapes it by default.
@@ -109,21 +127,28 @@ func isPlainJSON(s string) bool {
 	return true
 }
 
-// writeRowResults answers 200 with {"result":[...]}, one row result per row, byte for byte what
-// result(c, http.StatusOK, ...) wrote for them with encoding/json.
-func writeRowResults(c *gin.Context, res []ingest.Result) {
+// writeRowResults answers 200 with {"import_id":"<uuid>","result":[...]}, one row result per row,
+// byte for byte what result(c, http.StatusOK, ...) wrote for them with encoding/json, with the
+// import's id beside them (gin.H sorts its keys, so import_id comes first).
+func writeRowResults(c *gin.Context, res []ingest.Result, importID uuid.UUID) {
 	buf := answerBuffers.get()
 	defer answerBuffers.put(buf)
-	b := append((*buf)[:0], `{"result":[`...)
+	*buf = appendRowResults((*buf)[:0], res, importID)
+	c.Render(http.StatusOK, encodedJSON(*buf)) // writes b before returning: the buffer can go back
+}
+
+// appendRowResults appends the JSON answer of writeRowResults to b.
+func appendRowResults(b []byte, res []ingest.Result, importID uuid.UUID) []byte {
+	b = append(b, `{"import_id":"`...)
+	b = append(b, importID.String()...)
+	b = append(b, `","result":[`...)
 	for i, r := range res {
 		if i > 0 {
 			b = append(b, ',')
 		}
 		b = appendRowResult(b, r)
 	}
-	b = append(b, "]}"...)
-	*buf = b
-	c.Render(http.StatusOK, encodedJSON(b)) // writes b before returning: the buffer can go back
+	return append(b, "]}"...)
 }
 
 // encodedJSON renders JSON text as gin's c.JSON does: the same Content-Type (unless one is set),

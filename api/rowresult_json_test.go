@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"invoice-ingest/ingest"
@@ -143,11 +144,12 @@ func TestWriteRowResultsMatchesGinJSON(t *testing.T) {
 		}
 		want := httptest.NewRecorder()
 		c, _ := gin.CreateTestContext(want)
-		c.JSON(http.StatusOK, gin.H{"result": old})
+		id := uuid.New()
+		c.JSON(http.StatusOK, gin.H{"import_id": id, "result": old})
 		for range 3 { // a pooled buffer is reused cleanly
 			got := httptest.NewRecorder()
 			c, _ = gin.CreateTestContext(got)
-			writeRowResults(c, res)
+			writeRowResults(c, res, id)
 			require.Equal(t, want.Code, got.Code)
 			require.Equal(t, want.Header(), got.Header())
 			require.Equal(t, want.Body.String(), got.Body.String(), "%d rows", n)

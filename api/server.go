@@ -28,6 +28,13 @@ type Server struct {
 	limits  *admission  // the state of the limits (docs/limits.md), made by Handler
 	streams streamState // NDJSON streams per account and their test hook (stream_limits.go)
 	ready   readiness   // /readyz's own connection and last answer (health.go)
+	hooks   writeHooks  // test hooks of the write path; none in production
+}
+
+// writeHooks let tests stop a JSON write at chosen points (export_test.go).
+type writeHooks struct {
+	keyClaimed   func()                   // after a request took its Idempotency-Key, before its batch
+	beforeAnswer func(*http.Request) bool // after the batch committed; false: drop the connection unanswered
 }
 
 // Handler builds the router.

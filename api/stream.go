@@ -12,7 +12,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"gorm.io/gorm"
 
+	"invoice-ingest/imports"
 	"invoice-ingest/ingest"
 	"invoice-ingest/models"
 	"invoice-ingest/validation"
@@ -28,6 +31,7 @@ type stream struct {
 	out     *bufio.Writer
 	ch      chunk
 	written int // rows answered so far
+	imp     imports.Header
 }
 
 // upsertStream serves an NDJSON body of any length: rows are read in order, a chunk at a time
@@ -42,7 +46,11 @@ type stream struct {
 // do a stream silent for STREAM_IDLE_TIMEOUT and, at its next chunk boundary, a stream running
 // when the server is told to stop (Server.Stopping); the rows of an unfinished chunk are not
 // written. At most MAX_STREAMS_PER_ACCOUNT streams of one account run at once.
-func (s *Server) upsertStream(c *gin.Context, batch batchFunc, opt ingest.Options) {
+//
+// The stream is one import (imports.Begin at its start, a chunk's counts in the chunk's write
+// transaction, its heartbeat kept fresh while it runs), finished at the end: completed when the
+// body ended, interrupted by a shutdown, failed otherwise (see finishStatus).
+func (s *Server) upsertStream(c *gin.Context, entity string, batch batchFunc, opt ingest.Options) {
 	account := accountID(c)
 	if !s.streams.acquire(account, s.Config.MaxStreamsPerAccount) {
 		s.refuseStream(c)
@@ -51,10 +59,41 @@ func (s *Server) upsertStream(c *gin.Context, batch batchFunc, opt ingest.Option
 	var err error
 	defer func() { s.streams.ended(err) }() // last: the test hook sees the stream wholly over
 	defer s.streams.release(account)
+	imp := newImport(c, entity, typeNDJSON, opt)
+	if err = imports.Begin(c.Request.Context(), s.DB.Gorm, imp); err != nil {
+		writeError(c, err)
+		return
+	}
+	stop := imports.KeepAlive(s.DB.Gorm, account, imp.ID)
+	defer stop() // also when the handler panics; stopping twice is harmless
 	st := s.openStream(c)
+	st.imp = imp
 	defer st.close()
 	err = st.run(batch, opt)
+	stop()
+	s.finishImport(c, imp, finishStatus(err, st.body))
 	st.end(err)
+}
+
+// finishStatus is the status of a stream's import that ended with err.
+func finishStatus(err error, body *streamBody) string {
+	switch {
+	case err == io.EOF:
+		return imports.Completed
+	case errors.Is(err, errStopping) || (errors.Is(err, context.Canceled) && body.stopRequested()):
+		return imports.Interrupted
+	}
+	return imports.Failed
+}
+
+// finishImport ends a stream's import, even when the client is gone. A failure is logged: the
+// sweep marks the import interrupted once its heartbeat is old.
+func (s *Server) finishImport(c *gin.Context, imp imports.Header, status string) {
+	ctx, cancel := detached(c)
+	defer cancel()
+	if err := imports.Finish(ctx, s.DB.Gorm, imp.AccountID, imp.ID, status); err != nil {
+		logger(c).Warn("finish import", "error", err.Error())
+	}
 }
 
 // run reads and answers chunks until the body ends (io.EOF) or something stops the stream.
@@ -93,6 +132,7 @@ func (st *stream) send(batch batchFunc, opt ingest.Options) error {
 	if len(ch.ends) == 0 {
 		return nil
 	}
+	opt.ImportID, opt.Record = st.imp.ID, st.record
 	res, err := batch(st.c.Request.Context(), accountID(st.c), validation.Lines(ch.raw()), opt)
 	if err != nil {
 		return err
@@ -115,6 +155,27 @@ func (st *stream) send(batch batchFunc, opt ingest.Options) error {
 	st.written += len(res)
 	ch.reset()
 	return st.flush()
+}
+
+// record adds the chunk's results to the stream's import (ingest.Options.Record).
+func (st *stream) record(tx *gorm.DB, res []ingest.Result, sources []uuid.UUID, wrote bool) error {
+	ch := &st.ch
+	for i := range res {
+		if ch.long[i] {
+			r := tooLongResult()
+			r.Index = res[i].Index
+			res[i] = r
+		}
+	}
+	raw := func(i int) ([]byte, bool) {
+		if ch.long[i] {
+			return nil, false
+		}
+		return ch.rows[i], false
+	}
+	b := importBatch(res, sources, st.written, raw)
+	b.Alone = !wrote
+	return imports.RecordChunk(tx, st.imp, b)
 }
 
 // flush sends what out holds to the client, within the write deadline.

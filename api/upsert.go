@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
+	"invoice-ingest/imports"
 	"invoice-ingest/ingest"
 	"invoice-ingest/models"
 	"invoice-ingest/validation"
@@ -20,7 +23,7 @@ type batchFunc func(ctx context.Context, account uuid.UUID, rows validation.Rows
 
 // upsert serves POST /data/{customers,plans,invoices}: a JSON object or array of rows, or an
 // NDJSON stream (see upsertStream), answered with one result per row in request order.
-func (s *Server) upsert(batch batchFunc) gin.HandlerFunc {
+func (s *Server) upsert(entity string, batch batchFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		opt, err := options(c)
 		if err != nil {
@@ -34,7 +37,11 @@ func (s *Server) upsert(batch batchFunc) gin.HandlerFunc {
 		switch mediaType(c) {
 		case typeJSON, "":
 		case typeNDJSON:
-			s.upsertStream(c, batch, opt)
+			if c.Request.Header.Get(idempotencyKeyHeader) != "" {
+				writeError(c, models.Errorf(models.EINVALID, "Idempotency-Key is for JSON bodies; an NDJSON stream resumes instead (re-send it: stored rows answer unchanged)."))
+				return
+			}
+			s.upsertStream(c, entity, batch, opt)
 			return
 		default:
 			writeError(c, unsupportedType(c, typeJSON+" or "+typeNDJSON))
@@ -62,13 +69,61 @@ func (s *Server) upsert(batch batchFunc) gin.HandlerFunc {
 				return
 			}
 		}
-		res, err := batch(c.Request.Context(), accountID(c), rows, opt)
-		if err != nil {
-			writeError(c, err)
-			return
-		}
-		writeRowResults(c, res)
+		s.upsertJSON(c, entity, batch, opt, body, rows)
 	}
+}
+
+// upsertJSON runs the batch of a JSON request, as an import, and answers it; with an
+// Idempotency-Key it runs at most once per key (see claimKey), and its answer is stored in the
+// batch's write transaction (or its own statement when the batch writes nothing).
+func (s *Server) upsertJSON(c *gin.Context, entity string, batch batchFunc, opt ingest.Options, body []byte, rows validation.Rows) {
+	key, err := idempotencyKey(c)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	var held *heldKey
+	if key != "" {
+		if held = s.claimKey(c, key, body); held == nil {
+			return // answered
+		}
+		if s.hooks.keyClaimed != nil {
+			s.hooks.keyClaimed()
+		}
+	}
+	imp := newImport(c, entity, typeJSON, opt)
+	opt.ImportID = imp.ID
+	var answer []byte // the stored answer, when one is
+	opt.Record = func(tx *gorm.DB, res []ingest.Result, sources []uuid.UUID, wrote bool) error {
+		b := importBatch(res, sources, 0, func(i int) ([]byte, bool) { return rows.At(i), true })
+		b.Alone = !wrote
+		if held != nil && !opt.DryRun {
+			answer = appendRowResults(answer[:0], res, imp.ID)
+			b.Answer = &imports.Answer{Key: held.key, Token: held.token, Status: answerStored, Body: answer}
+		}
+		return imports.RecordRequest(tx, imp, b)
+	}
+	res, err := batch(c.Request.Context(), accountID(c), rows, opt)
+	if err != nil {
+		s.releaseKey(c, held)
+		s.recordFailed(c, imp)
+		if errors.Is(err, imports.ErrKeyLost) {
+			err = models.Errorf(codeIdempotencyKeyInUse, "This request ran longer than its Idempotency-Key's lease and another request took the key; nothing was written.")
+		}
+		writeError(c, err)
+		return
+	}
+	if opt.DryRun {
+		s.releaseKey(c, held)
+	}
+	if s.hooks.beforeAnswer != nil && !s.hooks.beforeAnswer(c.Request) {
+		panic(http.ErrAbortHandler) // a test's crash between the commit and the answer
+	}
+	if answer != nil {
+		c.Render(answerStored, encodedJSON(answer))
+		return
+	}
+	writeRowResults(c, res, imp.ID)
 }
 
 // options reads the query parameters of a write.

@@ -173,7 +173,7 @@ func TestBodyShapes(t *testing.T) {
 	requireStatuses(t, e.do("POST", "/data/customers", tn.key, `{"id": "one", "data_source": "stripe"}`), "inserted")
 	requireStatuses(t, e.do("POST", "/data/customers", tn.key, `[]`))
 	r := e.do("POST", "/data/customers", tn.key, `[]`)
-	require.JSONEq(t, `{"result": []}`, string(r.Body))
+	require.JSONEq(t, `{"import_id": "`+r.Header.Get("Import-Id")+`", "result": []}`, string(r.Body))
 
 	for _, tc := range []struct {
 		name   string

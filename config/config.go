@@ -3,6 +3,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -38,6 +39,8 @@ type Config struct {
 	ShutdownDrain        time.Duration // SHUTDOWN_DRAIN: /readyz answers 503 this long before the server stops
 
 	DB Database // DB_*: the database pool (config/database.go)
+
+	Imports Imports // IDEMPOTENCY_TTL, IMPORTS_RETENTION (config/imports.go)
 }
 
 // Limits are the admission limits of one process (docs/limits.md).
@@ -96,7 +99,7 @@ func Load(lookup Lookup) (Config, error) {
 	if c.LogLevel, err = logLevel(getenv("LOG_LEVEL")); err != nil {
 		return c, err
 	}
-	return c, c.loadStreams(getenv)
+	return c, errors.Join(c.loadImports(getenv), c.loadStreams(getenv))
 }
 
 // loadAddrs reads the listen addresses: HTTP_ADDR, METRICS_ADDR (set empty: off), DEBUG_ADDR.

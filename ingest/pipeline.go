@@ -3,9 +3,11 @@ package ingest
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
 	"invoice-ingest/models"
 	"invoice-ingest/validation"
@@ -31,8 +33,16 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 			r.parse(k, true) // RowKey checked the JSON
 		}
 	}
+	rec := &recorder{importID: opt.ImportID}
+	if opt.Record != nil {
+		rec.record = func(tx *gorm.DB, wrote bool) error {
+			rec.done, rec.results = true, results(rows)
+			return opt.Record(tx, rec.results, rowSources(rows), wrote)
+		}
+	}
 	for attempt := 1; ; attempt++ {
-		err := decideAndWrite(ctx, s, k, account, now, rows, opt)
+		rec.done = false
+		err := decideAndWrite(ctx, s, k, account, now, rows, opt, rec)
 		switch {
 		case errors.Is(err, errRaced) && attempt < maxAttempts:
 			continue // decide again from what the other writer committed
@@ -41,13 +51,21 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 		case err != nil:
 			return nil, err
 		}
+		if rec.record != nil && !rec.done { // nothing was written: recorded on its own
+			if err := rec.record(s.DB.Gorm.WithContext(ctx), false); err != nil {
+				return nil, err
+			}
+		}
+		if rec.done { // the results the committed record was given: the same, made once
+			return rec.results, nil
+		}
 		return results(rows), nil
 	}
 }
 
 // decideAndWrite decides each valid row's status against the stored rows, then writes the rows
 // that differ, if any, in one transaction.
-func decideAndWrite[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, now time.Time, rows []row[R], opt Options) error {
+func decideAndWrite[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, now time.Time, rows []row[R], opt Options, rec *recorder) error {
 	groups := groupBySource(rows)
 	changed := false
 	for _, g := range groups {
@@ -63,7 +81,7 @@ func decideAndWrite[R any](ctx context.Context, s *Service, k *kind[R], account 
 		if s.afterReads != nil {
 			s.afterReads()
 		}
-		return writeOrCheck(ctx, s, k, account, now, groups)
+		return writeOrCheck(ctx, s, k, account, now, groups, rec)
 	}
 	return nil
 }
@@ -73,13 +91,34 @@ func decideAndWrite[R any](ctx context.Context, s *Service, k *kind[R], account 
 // valid, and the lookups would cost each a large share of its insert (README, Performance). When
 // a foreign key refuses the batch (its transaction rolled back, nothing was written), they are
 // looked up to name the bad rows, and the rest is written.
-func writeOrCheck[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, now time.Time, groups []*sourceGroup[R]) error {
-	err := writeGroups(ctx, s, k, account, now, groups)
+func writeOrCheck[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, now time.Time, groups []*sourceGroup[R], rec *recorder) error {
+	err := writeGroups(ctx, s, k, account, now, groups, rec)
 	if k.check == nil || !isForeignKeyViolation(err) {
 		return err
 	}
 	if err := checkReferences(ctx, s, k, account, groups); err != nil {
 		return err
 	}
-	return writeGroups(ctx, s, k, account, now, groups)
+	return writeGroups(ctx, s, k, account, now, groups, rec)
+}
+
+// recorder carries a batch's import into its write transaction: the import id for the
+// recalculation outbox, and Options.Record bound to the batch's rows (nil when not set). done
+// says the last write transaction called it.
+type recorder struct {
+	importID uuid.UUID
+	record   func(tx *gorm.DB, wrote bool) error
+	done     bool
+	results  []Result // what the last call of record was given
+}
+
+// rowSources returns the data sources the valid rows named, each once.
+func rowSources[R any](rows []row[R]) []uuid.UUID {
+	var out []uuid.UUID
+	for i := range rows {
+		if r := &rows[i]; len(r.errs) == 0 && r.source != uuid.Nil && !slices.Contains(out, r.source) {
+			out = append(out, r.source)
+		}
+	}
+	return out
 }

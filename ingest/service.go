@@ -15,6 +15,17 @@ import (
 type Options struct {
 	// DryRun computes every status against the stored data but writes and queues nothing.
 	DryRun bool
+	// ImportID names the import this batch belongs to (uuid.Nil: none): the recalculation it
+	// queues counts toward that import's metrics progress (recalc.EnqueueImport).
+	ImportID uuid.UUID
+	// Record, when set, is called once per batch that succeeds, with its final results and the
+	// data sources its valid rows named. When the batch writes anything, it runs inside the write
+	// transaction, before the commit (an error rolls the batch back), so what it records commits
+	// with the rows or not at all; it may run more than once when the transaction is retried, the
+	// last call being the one that commits. A batch that writes nothing (all rows unchanged or in
+	// error, a dry run) calls it after its reads with tx a plain session of its own and wrote
+	// false.
+	Record func(tx *gorm.DB, results []Result, sources []uuid.UUID, wrote bool) error
 }
 
 // Service runs batches. The zero value is not usable: DB is required.

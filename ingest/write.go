@@ -14,12 +14,13 @@ import (
 )
 
 // writeGroups writes every group's changed rows, one statement per chunk, and queues their
-// customers' recalculation, in one transaction (retried as a whole after a deadlock).
+// customers' recalculation, in one transaction (retried as a whole after a deadlock), and
+// records the batch (Options.Record) in that transaction.
 //
 // The statuses compareGroup set were read without locks; the upsert's RETURNING decides under
 // lock, so a concurrent writer can only turn a row into "unchanged" (it wrote the same content
 // first) or an expected insert into an update.
-func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, now time.Time, groups []*sourceGroup[R]) error {
+func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, now time.Time, groups []*sourceGroup[R], rec *recorder) error {
 	return s.inTx(ctx, func(tx *gorm.DB) error {
 		var queue []recalc.CustomerKey
 		for _, g := range groups {
@@ -47,7 +48,13 @@ func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uui
 				}
 			}
 		}
-		return recalc.Enqueue(ctx, tx, queue)
+		if err := recalc.EnqueueImport(ctx, tx, rec.importID, queue); err != nil {
+			return err
+		}
+		if rec.record != nil {
+			return rec.record(tx, true)
+		}
+		return nil
 	})
 }
 

@@ -25,7 +25,8 @@ func TestMigrate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	want := []string{"accounts", "api_keys", "customer_metric_schedule", "customer_metrics", "customer_mrr_history", "customers",
-		"data_sources", "invoices", "plans", "recalc_outbox", "recalc_queue"}
+		"data_sources", "idempotency_keys", "import_errors", "imports", "invoices", "plans",
+		"recalc_import_progress", "recalc_outbox", "recalc_queue"}
 
 	t.Run("from empty, then again as a no-op", func(t *testing.T) {
 		t.Parallel()

@@ -1,6 +1,7 @@
 package recalc
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -25,6 +26,10 @@ type Config struct {
 	// Finished, when set, is told after each committed write-back how many customers got fresh
 	// metrics and how many were recorded as failed (for the process's Prometheus metrics).
 	Finished func(ok, failed int)
+	// AlsoSweep, when set, runs after each Sweep of the sweep loop (every SweepInterval): other
+	// owners' periodic cleanups (imports' interruption, retention and key expiry) ride along
+	// without recalc knowing them. Its error is logged.
+	AlsoSweep func(ctx context.Context) error
 }
 
 // Defaults of Config.

@@ -24,34 +24,66 @@ const foldRows = 100
 //   - one waiting out a retry backoff (run_at in the future): run_at = now() makes it due at once,
 //     since the new write may be what fixes it.
 //
-// A queued customer nobody holds is left alone: the write committed before its outbox row became
-// visible, so whichever worker claims the customer later reads it.
+// A queued customer nobody holds is left alone (its version stays, see below): the write committed
+// before its outbox row became visible, so whichever worker claims the customer later reads it.
+//
+// Imports (metrics caught up, docs/imports.md): each outbox row names the import that wrote it,
+// and counted its customers as pending for it (EnqueueImport). The fold attaches the import ids to
+// the queue rows (import_ids, de-duplicated; a row that has them all already is not written); a
+// customer the import had already attached to its queue row (an earlier chunk of the same stream)
+// is one unit merged, taken back from the import's pending and customers here. So an import's
+// pending is always its unfolded customers plus the queue rows carrying its id, and the write-back
+// takes one off for each finished row. attached returns what each upsert added (RETURNING cannot
+// see the old row). Progress is appended (recalc_import_progress), never updated in place.
 var foldSQL = `
 WITH taken AS (
     DELETE FROM recalc_outbox o
     WHERE (o.account_id, o.id) IN (SELECT account_id, id FROM recalc_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-    RETURNING o.account_id, o.source_id, o.customer_ids
-), changed AS (
-    SELECT DISTINCT t.account_id, t.source_id, c.customer_id
+    RETURNING o.account_id, o.source_id, o.customer_ids, o.import_id
+), units AS (
+    SELECT t.account_id, t.source_id, c.customer_id, t.import_id
     FROM taken t, unnest(t.customer_ids) AS c(customer_id)
+), changed AS (
+    SELECT u.account_id, u.source_id, u.customer_id,
+           coalesce(array_agg(DISTINCT u.import_id) FILTER (WHERE u.import_id IS NOT NULL), '{}') AS import_ids
+    FROM units u
+    GROUP BY u.account_id, u.source_id, u.customer_id
 ), queued AS (
-    INSERT INTO recalc_queue AS q (account_id, source_id, customer_id)
-    SELECT c.account_id, c.source_id, c.customer_id FROM changed c
+    INSERT INTO recalc_queue AS q (account_id, source_id, customer_id, import_ids, attached)
+    SELECT c.account_id, c.source_id, c.customer_id, c.import_ids, c.import_ids FROM changed c
     ORDER BY ` + keyOrder("c") + `
     ON CONFLICT (account_id, source_id, customer_id) DO UPDATE
-    SET version = q.version + 1, run_at = least(q.run_at, now()), updated_at = now()
-    WHERE q.locked_by IS NOT NULL OR q.run_at > now()
+    SET version = q.version + 1, run_at = least(q.run_at, now()), updated_at = now(),
+        import_ids = q.import_ids || ` + newImportIDs + `,
+        attached = ` + newImportIDs + `
+    WHERE q.locked_by IS NOT NULL OR q.run_at > now() OR NOT q.import_ids @> excluded.import_ids
+    RETURNING q.account_id, q.attached
+), attached AS (
+    SELECT a.account_id, x.import_id, count(*) AS n
+    FROM queued a, unnest(a.attached) AS x(import_id)
+    GROUP BY a.account_id, x.import_id
+), merged AS (
+    SELECT u.account_id, u.import_id, count(*) - coalesce(min(a.n), 0) AS n
+    FROM units u LEFT JOIN attached a ON a.account_id = u.account_id AND a.import_id = u.import_id
+    WHERE u.import_id IS NOT NULL
+    GROUP BY u.account_id, u.import_id
+), progressed AS (
+    INSERT INTO recalc_import_progress (account_id, import_id, customers, pending, at)
+    SELECT m.account_id, m.import_id, -m.n, -m.n, clock_timestamp() FROM merged m WHERE m.n > 0
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM queued)`
+SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM queued), (SELECT count(*) FROM progressed)`
+
+// newImportIDs is, in the fold's upsert, the import ids of the outbox rows not yet on the queue row.
+const newImportIDs = `array(SELECT unnest(excluded.import_ids) EXCEPT SELECT unnest(q.import_ids))`
 
 // fold moves pending outbox rows into the queue until none is left (or other workers hold the
 // rest), and returns how many customers it queued or bumped.
 func fold(ctx context.Context, db *models.DB) (int, error) {
 	total := 0
 	for {
-		var taken, queued int
-		if err := db.SQL.QueryRowContext(ctx, foldSQL, foldRows).Scan(&taken, &queued); err != nil {
+		var taken, queued, progressed int
+		if err := db.SQL.QueryRowContext(ctx, foldSQL, foldRows).Scan(&taken, &queued, &progressed); err != nil {
 			return total, fmt.Errorf("fold recalculation outbox: %w", err)
 		}
 		total += queued

@@ -243,6 +243,11 @@ func (p *Pool) sweepLoop(ctx context.Context) {
 		} else if n > 0 {
 			p.cfg.Log.Debug("recalc: sweep queued customers", "count", n)
 		}
+		if p.cfg.AlsoSweep != nil {
+			if err := p.cfg.AlsoSweep(ctx); err != nil && ctx.Err() == nil {
+				p.cfg.Log.Error("recalc: sweep of others", "err", err)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return

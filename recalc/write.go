@@ -65,11 +65,23 @@ var deleteScheduleSQL = deleteKeysSQL("customer_metric_schedule")
 // finishSQL removes the queue rows whose version is still the claimed one: their metrics now
 // reflect every write. The version and locked_by tests repeat what lockOwned established, so the
 // statement is safe on its own.
+//
+// Each import id a finished row carries is one of that import's customers caught up: one row
+// appended to recalc_import_progress per import takes them off its pending, at the later of now
+// and the calculation instant $6 (never before the metrics' calculated_at). Appended, not
+// updated: concurrent write-backs of one import's customers do not wait for each other.
 const finishSQL = `
-DELETE FROM recalc_queue q
-USING unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[]) AS c(account_id, source_id, customer_id, version)
-WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
-  AND q.version = c.version AND q.locked_by = $5`
+WITH done AS (
+    DELETE FROM recalc_queue q
+    USING unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[]) AS c(account_id, source_id, customer_id, version)
+    WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
+      AND q.version = c.version AND q.locked_by = $5
+    RETURNING q.account_id, q.import_ids
+)
+INSERT INTO recalc_import_progress (account_id, import_id, customers, pending, at)
+SELECT d.account_id, i.import_id, 0, -count(*), greatest(clock_timestamp(), $6::timestamptz)
+FROM done d, unnest(d.import_ids) AS i(import_id)
+GROUP BY d.account_id, i.import_id`
 
 // rerunSQL releases rows whose version moved while they were computed: a write landed meanwhile,
 // and the metrics just written may predate it, so the row stays queued and runs again (the fold made
@@ -104,7 +116,7 @@ func (p *Pool) write(ctx context.Context, token string, items []item, results []
 		if err := w.storeSchedule(ctx, tx); err != nil {
 			return err
 		}
-		if err := w.settleQueue(ctx, tx, token); err != nil {
+		if err := w.settleQueue(ctx, tx, token, t); err != nil {
 			return err
 		}
 		if len(w.failed) > 0 {
@@ -203,8 +215,8 @@ func (w *writeBack) storeSchedule(ctx context.Context, tx *gorm.DB) error {
 }
 
 // settleQueue deletes the queue rows of finished customers and releases those to run again.
-func (w *writeBack) settleQueue(ctx context.Context, tx *gorm.DB, token string) error {
-	if err := execKeys(ctx, tx, "finish queue rows", finishSQL, w.finished, w.finishedVersions, token); err != nil {
+func (w *writeBack) settleQueue(ctx context.Context, tx *gorm.DB, token string, t time.Time) error {
+	if err := execKeys(ctx, tx, "finish queue rows", finishSQL, w.finished, w.finishedVersions, token, t); err != nil {
 		return err
 	}
 	return execKeys(ctx, tx, "release changed queue rows", rerunSQL, w.rerun, token)

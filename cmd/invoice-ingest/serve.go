@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"invoice-ingest/config"
+	"invoice-ingest/imports"
 	"invoice-ingest/models"
 	"invoice-ingest/recalc"
 	"invoice-ingest/telemetry"
@@ -222,7 +223,7 @@ func startWorkers(db *models.DB, cfg config.Config, log *slog.Logger, metrics *t
 	pool := recalc.NewPool(db, recalc.Config{Workers: cfg.RecalcWorkers, Log: log, Finished: func(ok, failed int) {
 		metrics.RecalcCustomers("ok", ok)
 		metrics.RecalcCustomers("failed", failed)
-	}})
+	}, AlsoSweep: func(ctx context.Context) error { return imports.Sweep(ctx, db.Gorm, cfg.Imports, time.Now()) }})
 	go func() { w.done <- pool.Run(ctx) }()
 	log.Info("recalculation workers started", slog.Int("workers", cfg.RecalcWorkers))
 	return w, nil

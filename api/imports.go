@@ -1,0 +1,75 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"invoice-ingest/imports"
+	"invoice-ingest/ingest"
+)
+
+// Every write request to /data/{customers,plans,invoices} that gets as far as its rows is an
+// import (SPEC 4, docs/imports.md): its id goes out as Import-Id on the answer, and its counts and
+// rows in error are recorded by ingest.Options.Record in the batch's write transaction. A request
+// refused as a whole before its rows (a 4xx of the body, the content type or a limit) is none.
+
+// importIDHeader carries an import's id on every answer to a write that is one.
+const importIDHeader = "Import-Id"
+
+// newImport starts the import of the write request c, of entity, and sets Import-Id.
+func newImport(c *gin.Context, entity, contentType string, opt ingest.Options) imports.Header {
+	k := apiKey(c)
+	h := imports.Header{AccountID: k.AccountID, ID: uuid.New(), KeyID: k.ID, Entity: entity, DryRun: opt.DryRun,
+		ContentType: contentType, StartedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	c.Header(importIDHeader, h.ID.String())
+	return h
+}
+
+// importBatch is what a batch's results add to its import. offset is the index of the batch's
+// first row in its request (a stream's chunk); raw returns the i-th row of the batch as sent
+// (nil when it was not kept) and whether it is known to be JSON text. Only the rows in error are
+// encoded, and only as many as the import may still keep.
+func importBatch(res []ingest.Result, sources []uuid.UUID, offset int, raw func(i int) ([]byte, bool)) imports.Batch {
+	b := imports.Batch{Sources: sources}
+	b.Rows = int64(len(res))
+	for i, r := range res {
+		switch r.Status {
+		case ingest.Inserted:
+			b.Inserted++
+		case ingest.Updated:
+			b.Updated++
+		case ingest.Unchanged:
+			b.Unchanged++
+		default:
+			b.Errors++
+			if len(b.ErrorRows) >= imports.MaxErrorRows {
+				continue
+			}
+			r.Index += offset
+			row, known := raw(i)
+			b.ErrorRows = append(b.ErrorRows, imports.ErrorRow{Index: int64(r.Index), ID: r.ID,
+				Line: appendErrorLine(nil, r), Raw: row, RawJSON: row != nil && (known || json.Valid(row))})
+		}
+	}
+	return b
+}
+
+// detached is a context for what must be recorded although the request's context ended (the
+// client went away): bounded, and not canceled with the request.
+func detached(c *gin.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(c.Request.Context()), 10*time.Second)
+}
+
+// recordFailed records the import of a JSON request whose batch failed (nothing committed). A
+// failure to record it is logged: the request's own error is what the client gets.
+func (s *Server) recordFailed(c *gin.Context, h imports.Header) {
+	ctx, cancel := detached(c)
+	defer cancel()
+	if err := imports.RecordFailed(ctx, s.DB.Gorm, h); err != nil {
+		logger(c).Warn("record failed import", "error", err.Error())
+	}
+}

@@ -1,0 +1,9 @@
+package imports_test
+
+import (
+	"testing"
+
+	"invoice-ingest/models/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
