@@ -38,11 +38,21 @@ type HistoryChange struct {
 // when the month turns even if nothing else happens then.
 //
 // A month's MRR is Compute's MRRCents at the month's first instant, so the history follows exactly
-// the rules of the current metrics. MRR at an instant only changes when a subscription starts or
-// ends or a cancellation takes effect, so Compute runs only at the first month start at or after
-// each such event; every other month keeps the previous month's values. Months before the first
-// MRR > 0 have no change and thus no entry.
+// the rules of the current metrics. It is found in one pass over the invoices (history_sweep.go):
+// each subscription invoice adds its monthly amount to the month starts from its start to its end
+// or cancellation. Only when sums could overflow int64, where Compute saturates per invoice, does
+// History compute month by month instead (historyByCompute).
 func History(invoices []Invoice, t time.Time) (changes []HistoryChange, nextMonth time.Time) {
+	if events, ok := mrrEvents(invoices); ok {
+		return historyFromEvents(events, t)
+	}
+	return historyByCompute(invoices, t)
+}
+
+// historyByCompute is History by calling Compute at the first month start at or after each
+// subscription start or end and cancellation (MRR changes only then); every other month keeps the
+// previous month's values. Months before the first MRR > 0 have no change and thus no entry.
+func historyByCompute(invoices []Invoice, t time.Time) (changes []HistoryChange, nextMonth time.Time) {
 	months := eventMonths(invoices, t)
 	if len(months) == 0 {
 		return nil, time.Time{}
