@@ -64,12 +64,22 @@ func detached(c *gin.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(c.Request.Context()), 10*time.Second)
 }
 
-// recordFailed records the import of a JSON request whose batch failed (nothing committed). A
-// failure to record it is logged: the request's own error is what the client gets.
-func (s *Server) recordFailed(c *gin.Context, h imports.Header) {
+// afterFailure gives back the Idempotency-Key of a JSON request whose batch failed (nothing
+// committed) and records its import as failed, in the background: the client has its answer at
+// once, also when the failure is a database that does not answer, where this bookkeeping waits up
+// to its own bound. A failure of either is logged; the key frees itself when its lease ends.
+func (s *Server) afterFailure(c *gin.Context, held *heldKey, h imports.Header) {
 	ctx, cancel := detached(c)
-	defer cancel()
-	if err := imports.RecordFailed(ctx, s.DB.Gorm, h); err != nil {
-		logger(c).Warn("record failed import", "error", err.Error())
-	}
+	account, log := accountID(c), logger(c) // c is not used once the handler returns
+	go func() {
+		defer cancel()
+		if held != nil {
+			if err := imports.ReleaseKey(ctx, s.DB.Gorm, account, held.key, held.token); err != nil {
+				log.Warn("release idempotency key; it frees itself when its lease ends", "error", err.Error())
+			}
+		}
+		if err := imports.RecordFailed(ctx, s.DB.Gorm, h); err != nil {
+			log.Warn("record failed import", "error", err.Error())
+		}
+	}()
 }

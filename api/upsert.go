@@ -105,12 +105,11 @@ func (s *Server) upsertJSON(c *gin.Context, entity string, batch batchFunc, opt 
 	}
 	res, err := batch(c.Request.Context(), accountID(c), rows, opt)
 	if err != nil {
-		s.releaseKey(c, held)
-		s.recordFailed(c, imp)
 		if errors.Is(err, imports.ErrKeyLost) {
 			err = models.Errorf(codeIdempotencyKeyInUse, "This request ran longer than its Idempotency-Key's lease and another request took the key; nothing was written.")
 		}
 		writeError(c, err)
+		s.afterFailure(c, held, imp)
 		return
 	}
 	if opt.DryRun {
