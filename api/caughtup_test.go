@@ -95,3 +95,37 @@ func TestImportMetricsCaughtUp(t *testing.T) {
 	}
 	require.Equal(t, http.StatusOK, r.Status)
 }
+
+// An invoice moved to another customer queues its previous customer too (a database trigger); the
+// import that moved it counts both customers, so it is not caught up before the previous
+// customer's metrics, which lost the invoice, are recalculated.
+func TestImportThatMovesAnInvoiceCountsThePreviousCustomer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, noLimits)
+	tn := newTenant(t, e, "moved")
+	for _, id := range []string{"cus_a", "cus_b"} {
+		requireStatuses(t, e.do("POST", "/data/customers", tn.key, `{"id": "`+id+`", "data_source": "stripe"}`), "inserted")
+	}
+	invoice := func(customer string) string {
+		return `[{"id": "inv_m", "customer_id": "` + customer + `", "data_source": "stripe", "type": "subscription",
+			"date": "2024-07-01", "amount_cents": 1000, "currency": "usd", "start_date": "2024-07-01", "end_date": "2024-08-01"}]`
+	}
+	requireStatuses(t, e.do("POST", "/data/invoices", tn.key, invoice("cus_a")), "inserted")
+	moved := e.do("POST", "/data/invoices", tn.key, invoice("cus_b"))
+	requireStatuses(t, moved, "updated")
+	m := e.importOf(tn.key, moved)["metrics"].(map[string]any)
+	require.Equal(t, map[string]any{"customers": 2.0, "pending": 2.0, "caught_up_at": nil}, m,
+		"cus_b, and cus_a which lost the invoice; no worker runs")
+
+	startWorkers(t, e)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		g, err := e.send("GET", "/data/imports/"+moved.Header.Get("Import-Id"), tn.key, nil)
+		require.NoError(c, err)
+		m := g.JSON(c)["result"].(map[string]any)["metrics"].(map[string]any)
+		require.EqualValues(c, 0, m["pending"])
+		require.NotNil(c, m["caught_up_at"])
+	}, 20*time.Second, 10*time.Millisecond)
+	for _, mm := range freshMetrics(t, e, tn.key, "cus_a") {
+		require.EqualValues(t, 0, mm["revenue_cents"], "cus_a's metrics no longer count the moved invoice")
+	}
+}

@@ -22,6 +22,11 @@ import (
 // first) or an expected insert into an update.
 func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, now time.Time, groups []*sourceGroup[R], rec *recorder) error {
 	return s.inTx(ctx, func(tx *gorm.DB) error {
+		if k.customer != nil { // invoices: the moved-invoice trigger counts for the import too
+			if err := recalc.MarkImport(ctx, tx, rec.importID); err != nil {
+				return err
+			}
+		}
 		var queue []recalc.CustomerKey
 		for _, g := range groups {
 			if err := lockUnchanged(ctx, tx, k, account, g); err != nil {
