@@ -47,7 +47,7 @@ func TestMigrateTwiceThroughPgBouncer(t *testing.T) {
 	direct := dbtest.NewEmptyDatabase(t)
 	name := databaseName(t, direct)
 	for range 2 {
-		db := start(t, b.url(name))
+		db := start(t, b.URL(name))
 		var locked bool
 		require.NoError(t, db.SQL.QueryRow(`SELECT bool_or(locked) FROM goose_lock`).Scan(&locked))
 		assert.False(t, locked, "the migration lock is released")
@@ -68,7 +68,7 @@ func TestMigrateTwiceThroughPgBouncer(t *testing.T) {
 func TestTimeoutsComeFromThePooler(t *testing.T) {
 	t.Parallel()
 	b := startBouncer(t)
-	db := start(t, b.url(databaseName(t, dbtest.NewDatabase(t))))
+	db := start(t, b.URL(databaseName(t, dbtest.NewDatabase(t))))
 	defer db.Close()
 	var timeout string
 	require.NoError(t, db.SQL.QueryRow(`SELECT current_setting('statement_timeout')`).Scan(&timeout))
@@ -133,7 +133,7 @@ func serve(t *testing.T, db *models.DB) *httptest.Server {
 func TestServiceThroughPgBouncer(t *testing.T) {
 	t.Parallel()
 	b := startBouncer(t)
-	db := start(t, b.url(databaseName(t, dbtest.NewDatabase(t))))
+	db := start(t, b.URL(databaseName(t, dbtest.NewDatabase(t))))
 	t.Cleanup(func() { db.Close() }) // after serve's cleanup, which stops the workers
 	_, key, err := db.CreateAccount(t.Context(), "pgbouncer")
 	require.NoError(t, err)
