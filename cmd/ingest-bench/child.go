@@ -1,38 +1,12 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 )
-
-// buildBinary returns the invoice-ingest binary to run: the given one, or a fresh `go build` of
-// cmd/invoice-ingest from the module this is run in (a child process, not an in-process server,
-// so its RSS is its own and it runs exactly as deployed).
-func buildBinary(ctx context.Context, given, dir string, log func(string, ...any)) (string, error) {
-	if given != "" {
-		return given, nil
-	}
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	gomod := strings.TrimSpace(string(out))
-	if err != nil || gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("cannot find the module to build invoice-ingest from (run inside it, or pass -binary): %v", err)
-	}
-	bin := filepath.Join(dir, "invoice-ingest")
-	log("building %s", bin)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/invoice-ingest")
-	cmd.Dir = filepath.Dir(gomod)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/invoice-ingest: %v\n%s", err, out)
-	}
-	return bin, nil
-}
 
 // child is a running invoice-ingest process.
 type child struct {

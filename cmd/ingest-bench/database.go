@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	neturl "net/url"
 	"os"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"invoice-ingest/internal/scratch"
 	"invoice-ingest/models"
 )
 
@@ -19,10 +16,11 @@ import (
 // happened, also after an interrupt: it runs on a fresh context, and WITH (FORCE) ends sessions
 // a dying child left behind. It closes the bench's pools first.
 func (b *bench) createScratch(ctx context.Context) (drop func(), err error) {
-	name := "ingest_bench_" + randomHex(6)
-	if b.url, err = createDatabase(ctx, b.cfg.serverURL, name); err != nil {
+	name, url, err := scratch.Create(ctx, b.cfg.serverURL, "ingest_bench_")
+	if err != nil {
 		return nil, err
 	}
+	b.url = url
 	b.log("scratch database %s", name)
 	return func() {
 		if b.pool != nil {
@@ -31,9 +29,7 @@ func (b *bench) createScratch(ctx context.Context) (drop func(), err error) {
 		if b.db != nil {
 			b.db.Close()
 		}
-		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if derr := dropDatabase(dctx, b.cfg.serverURL, name); derr != nil {
+		if derr := scratch.Drop(b.cfg.serverURL, name); derr != nil {
 			b.log("could not drop %s: %v", name, derr)
 		}
 	}, nil
@@ -97,37 +93,4 @@ func (b *bench) countInvoices(ctx context.Context, want int) error {
 		return fmt.Errorf("invoices holds %d rows, want %d", n, want)
 	}
 	return nil
-}
-
-// createDatabase creates database name on the server of serverURL and returns its URL.
-func createDatabase(ctx context.Context, serverURL, name string) (string, error) {
-	u, err := neturl.Parse(serverURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", fmt.Errorf("-database-url must be a postgres:// URL (got %q)", serverURL)
-	}
-	if err := adminExec(ctx, serverURL, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return "", fmt.Errorf("create scratch database: %w", err)
-	}
-	u.Path = "/" + name
-	return u.String(), nil
-}
-
-func dropDatabase(ctx context.Context, serverURL, name string) error {
-	return adminExec(ctx, serverURL, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-}
-
-func adminExec(ctx context.Context, serverURL, sql string) error {
-	conn, err := pgx.Connect(ctx, serverURL)
-	if err != nil {
-		return fmt.Errorf("connect to %s: %w", serverURL, err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	_, err = conn.Exec(ctx, sql)
-	return err
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

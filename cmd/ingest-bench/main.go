@@ -38,6 +38,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"invoice-ingest/internal/scratch"
 	"invoice-ingest/models"
 )
 
@@ -98,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if b.bin, err = buildBinary(ctx, cfg.binary, tmp, b.log); err != nil {
+	if b.bin, err = scratch.Binary(ctx, cfg.binary, tmp, b.log); err != nil {
 		return err
 	}
 

@@ -3,86 +3,38 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"invoice-ingest/internal/scratch"
 	"net"
 	"net/http"
-	neturl "net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
-
-// buildBinary returns the given binary, or a fresh `go build` of cmd/invoice-ingest.
-func buildBinary(ctx context.Context, given, dir string, log func(string, ...any)) (string, error) {
-	if given != "" {
-		return given, nil
-	}
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	gomod := strings.TrimSpace(string(out))
-	if err != nil || gomod == "" || gomod == os.DevNull {
-		return "", fmt.Errorf("cannot find the module to build invoice-ingest from (run inside it, or pass -binary): %v", err)
-	}
-	bin := filepath.Join(dir, "invoice-ingest")
-	log("building %s", bin)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/invoice-ingest")
-	cmd.Dir = filepath.Dir(gomod)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/invoice-ingest: %v\n%s", err, out)
-	}
-	return bin, nil
-}
 
 // scratch creates a migrated scratch database and returns its URL and what drops it (on a fresh
 // context, WITH (FORCE), so it runs after an interrupt and ends sessions a dead child left).
 func (t *tool) scratch(ctx context.Context) (string, func(), error) {
-	name := "ingest_hostile_" + randomHex(6)
-	u, err := neturl.Parse(t.cfg.serverURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", nil, fmt.Errorf("-database-url must be a postgres:// URL (got %q)", t.cfg.serverURL)
-	}
-	if err := adminExec(ctx, t.cfg.serverURL, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return "", nil, fmt.Errorf("create scratch database: %w", err)
+	name, url, err := scratch.Create(ctx, t.cfg.serverURL, "ingest_hostile_")
+	if err != nil {
+		return "", nil, err
 	}
 	drop := func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := adminExec(dctx, t.cfg.serverURL, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		if err := scratch.Drop(t.cfg.serverURL, name); err != nil {
 			t.log("could not drop %s: %v", name, err)
 		}
 	}
-	u.Path = "/" + name
-	if out, err := t.command(ctx, u.String(), "migrate").CombinedOutput(); err != nil {
+	if out, err := t.command(ctx, url, "migrate").CombinedOutput(); err != nil {
 		drop()
 		return "", nil, fmt.Errorf("migrate: %v: %s", err, out)
 	}
 	t.log("scratch database %s", name)
-	return u.String(), drop, nil
-}
-
-func adminExec(ctx context.Context, serverURL, sql string) error {
-	conn, err := pgx.Connect(ctx, serverURL)
-	if err != nil {
-		return fmt.Errorf("connect to the server: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	_, err = conn.Exec(ctx, sql)
-	return err
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	return url, drop, nil
 }
 
 // command is the binary with args on database dbURL, logging at warn.

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"invoice-ingest/internal/scratch"
 	"io"
 	"os"
 	"os/signal"
@@ -168,7 +169,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if t.bin, err = buildBinary(ctx, cfg.binary, tmp, t.log); err != nil {
+	if t.bin, err = scratch.Binary(ctx, cfg.binary, tmp, t.log); err != nil {
 		return err
 	}
 	steps := map[string]func(context.Context) error{
