@@ -17,24 +17,28 @@ import (
 	"time"
 )
 
-// scratch creates a migrated scratch database and returns its URL and what drops it (on a fresh
-// context, WITH (FORCE), so it runs after an interrupt and ends sessions a dead child left).
-func (t *tool) scratch(ctx context.Context) (string, func(), error) {
+// scratch creates a migrated scratch database with accounts accounts, and returns its URL, the
+// accounts' keys and what drops it (see scratch.Drop).
+func (t *tool) scratch(ctx context.Context, accounts int) (url string, keys []string, drop func(), err error) {
 	name, url, err := scratch.Create(ctx, t.cfg.serverURL, "ingest_hostile_")
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	drop := func() {
+	drop = func() {
 		if err := scratch.Drop(t.cfg.serverURL, name); err != nil {
 			t.log("could not drop %s: %v", name, err)
 		}
 	}
 	if out, err := t.command(ctx, url, "migrate").CombinedOutput(); err != nil {
 		drop()
-		return "", nil, fmt.Errorf("migrate: %v: %s", err, out)
+		return "", nil, nil, fmt.Errorf("migrate: %v: %s", err, out)
 	}
 	t.log("scratch database %s", name)
-	return url, drop, nil
+	if keys, err = t.createAccounts(ctx, url, accounts); err != nil {
+		drop()
+		return "", nil, nil, err
+	}
+	return url, keys, drop, nil
 }
 
 // command is the binary with args on database dbURL, logging at warn.

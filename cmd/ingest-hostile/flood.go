@@ -19,15 +19,11 @@ import (
 // normal client's. The server runs with its defaults except RATE_LIMIT_READS=0 (the normal
 // client's own read bucket, 200/s, would otherwise cap what is measured) and RECALC_WORKERS=0.
 func (t *tool) runFlood(ctx context.Context) error {
-	url, drop, err := t.scratch(ctx)
+	url, keys, drop, err := t.scratch(ctx, 1)
 	if err != nil {
 		return err
 	}
 	defer drop()
-	keys, err := t.createAccounts(ctx, url, 1)
-	if err != nil {
-		return err
-	}
 	srv, err := t.startServe(ctx, url, "RECALC_WORKERS=0", "RATE_LIMIT_READS=0")
 	if err != nil {
 		return err

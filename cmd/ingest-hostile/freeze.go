@@ -40,15 +40,11 @@ func (r *recorder) add(kind string, a answer) {
 // more; then, under a fresh load, it freezes it again and sends SIGTERM 3 s into that freeze. PostgreSQL itself is never touched: only
 // this server's connections go through the proxy.
 func (t *tool) runFreeze(ctx context.Context) error {
-	url, drop, err := t.scratch(ctx)
+	url, keys, drop, err := t.scratch(ctx, 1)
 	if err != nil {
 		return err
 	}
 	defer drop()
-	keys, err := t.createAccounts(ctx, url, 1)
-	if err != nil {
-		return err
-	}
 	u, _ := neturl.Parse(url)
 	target := u.Host
 	if u.Port() == "" {

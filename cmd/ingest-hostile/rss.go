@@ -17,15 +17,11 @@ import (
 // -streams, each on a fresh server (VmHWM cannot be reset). Each stream comes from an account of
 // its own: MAX_STREAMS_PER_ACCOUNT (4 by default) refuses the fifth stream of one account.
 func (t *tool) runRSS(ctx context.Context) error {
-	url, drop, err := t.scratch(ctx)
+	url, keys, drop, err := t.scratch(ctx, slices.Max(t.cfg.streams))
 	if err != nil {
 		return err
 	}
 	defer drop()
-	keys, err := t.createAccounts(ctx, url, slices.Max(t.cfg.streams))
-	if err != nil {
-		return err
-	}
 	for run, n := range t.cfg.streams {
 		if err := t.rssOnce(ctx, url, keys[:n], run); err != nil {
 			return err

@@ -16,15 +16,11 @@ import (
 // runSigterm sends SIGTERM to a server during an NDJSON stream, then to a fresh one during JSON
 // requests, and reports what the clients were answered and how the process exited.
 func (t *tool) runSigterm(ctx context.Context) error {
-	url, drop, err := t.scratch(ctx)
+	url, keys, drop, err := t.scratch(ctx, 1)
 	if err != nil {
 		return err
 	}
 	defer drop()
-	keys, err := t.createAccounts(ctx, url, 1)
-	if err != nil {
-		return err
-	}
 	if err := t.sigtermStream(ctx, url, keys[0]); err != nil {
 		return err
 	}
