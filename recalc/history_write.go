@@ -36,19 +36,17 @@ func (w *writeBack) storeHistory(ctx context.Context, tx *gorm.DB) error {
 
 // historyRows is customer_mrr_history rows column-wise, for one INSERT ... SELECT FROM unnest.
 type historyRows struct {
-	accounts, sources     [][16]byte
-	customers, currencies []string
-	months                []time.Time
-	mrr, change           []int64
-	movement              []string
+	keyArrays
+	currencies  []string
+	months      []time.Time
+	mrr, change []int64
+	movement    []string
 }
 
 // add appends one customer's history rows.
 func (h *historyRows) add(key CustomerKey, changes []HistoryChange) {
 	for _, c := range changes {
-		h.accounts = append(h.accounts, key.AccountID)
-		h.sources = append(h.sources, key.SourceID)
-		h.customers = append(h.customers, key.CustomerID)
+		h.keyArrays.add(key)
 		h.currencies = append(h.currencies, c.Currency)
 		h.months = append(h.months, c.Month)
 		h.mrr = append(h.mrr, c.MRRCents)

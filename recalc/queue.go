@@ -71,6 +71,13 @@ func arraysOf(keys []CustomerKey) keyArrays {
 	return a
 }
 
+// add appends key.
+func (a *keyArrays) add(key CustomerKey) {
+	a.accounts = append(a.accounts, key.AccountID)
+	a.sources = append(a.sources, key.SourceID)
+	a.customers = append(a.customers, key.CustomerID)
+}
+
 // keyArgs returns a statement's arguments: keys column-wise as $1..$3, then more.
 func keyArgs(keys []CustomerKey, more ...any) []any {
 	a := arraysOf(keys)

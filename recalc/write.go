@@ -236,8 +236,8 @@ func execKeys(ctx context.Context, tx *gorm.DB, what, query string, keys []Custo
 
 // metricRows is customer_metrics rows column-wise, for one INSERT ... SELECT FROM unnest.
 type metricRows struct {
-	accounts, sources        [][16]byte
-	customers, currencies    []string
+	keyArrays
+	currencies               []string
 	mrr, arr, revenue, count []int64
 	first, last              []time.Time
 	status                   []string
@@ -247,9 +247,7 @@ type metricRows struct {
 // first and last invoice instants are never zero.
 func (m *metricRows) add(key CustomerKey, ms []Metrics) {
 	for _, x := range ms {
-		m.accounts = append(m.accounts, key.AccountID)
-		m.sources = append(m.sources, key.SourceID)
-		m.customers = append(m.customers, key.CustomerID)
+		m.keyArrays.add(key)
 		m.currencies = append(m.currencies, x.Currency)
 		m.mrr = append(m.mrr, x.MRRCents)
 		m.arr = append(m.arr, x.ARRCents)
