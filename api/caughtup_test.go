@@ -96,7 +96,7 @@ func TestImportMetricsCaughtUp(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status)
 }
 
-// An invoice moved to another customer queues its previous customer too (a database trigger); the
+// An invoice moved to another customer queues its previous customer too (the write path); the
 // import that moved it counts both customers, so it is not caught up before the previous
 // customer's metrics, which lost the invoice, are recalculated.
 func TestImportThatMovesAnInvoiceCountsThePreviousCustomer(t *testing.T) {

@@ -243,6 +243,10 @@ func TestInvoiceWritesQueueTheirCustomers(t *testing.T) {
 	moved := strings.Replace(strings.Replace(bulkExample, `"cus_456"`, `"cus_123"`, 1), `"inv_001"`, `"inv_001x"`, 1)
 	requireStatuses(t, e.do("POST", "/data/invoices", tn.key, moved), "inserted", "updated")
 	require.Equal(t, []string{"cus_123", "cus_456"}, e.queued(tn), "the previous customer is queued too")
+	var triggers int
+	require.NoError(t, e.db.Gorm.Raw(`SELECT count(*) FROM pg_trigger WHERE tgrelid = 'invoices'::regclass AND NOT tgisinternal`).
+		Scan(&triggers).Error)
+	require.Zero(t, triggers, "the write path queues the previous customer, no trigger (Citus, docs/scaling.md)")
 
 	// Customers and plans change no metrics.
 	e.drain(tn)

@@ -22,35 +22,17 @@ import (
 // first) or an expected insert into an update.
 func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, now time.Time, groups []*sourceGroup[R], rec *recorder) error {
 	return s.inTx(ctx, func(tx *gorm.DB) error {
-		if k.customer != nil { // invoices: the moved-invoice trigger counts for the import too
-			if err := recalc.MarkImport(ctx, tx, rec.importID); err != nil {
-				return err
-			}
-		}
 		var queue []recalc.CustomerKey
 		for _, g := range groups {
 			if err := lockUnchanged(ctx, tx, k, account, g); err != nil {
 				return err
 			}
 			for chunk := range slices.Chunk(g.changed, s.chunkSize()) {
-				written, err := k.write(ctx, tx, account, g.source, now, chunk)
+				keys, err := writeChunk(ctx, tx, k, account, g.source, now, chunk)
 				if err != nil {
 					return err
 				}
-				for _, r := range chunk {
-					inserted, ok := written[r.id]
-					switch {
-					case !ok:
-						r.status = Unchanged
-					case inserted:
-						r.status = Inserted
-					default:
-						r.status = Updated
-					}
-					if ok && k.customer != nil {
-						queue = append(queue, recalc.CustomerKey{AccountID: account, SourceID: g.source, CustomerID: k.customer(r.val)})
-					}
-				}
+				queue = append(queue, keys...)
 			}
 		}
 		if err := recalc.EnqueueImport(ctx, tx, rec.importID, queue); err != nil {
@@ -61,6 +43,53 @@ func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uui
 		}
 		return nil
 	})
+}
+
+// writeChunk upserts one chunk of a source's changed rows in tx, sets their statuses, and returns
+// the customers whose metrics the write changed: for invoices, each written row's customer and,
+// for an invoice moved to another customer, the previous one too (read under lock before the
+// upsert, see models.LockInvoiceCustomers).
+func writeChunk[R any](ctx context.Context, tx *gorm.DB, k *kind[R], account, source uuid.UUID, now time.Time, chunk []*row[R]) ([]recalc.CustomerKey, error) {
+	var previous map[string]string
+	if k.customer != nil {
+		ids := make([]string, len(chunk))
+		for i, r := range chunk {
+			ids[i] = r.id
+		}
+		var err error
+		if previous, err = models.LockInvoiceCustomers(ctx, tx, account, source, ids); err != nil {
+			return nil, err
+		}
+	}
+	written, err := k.write(ctx, tx, account, source, now, chunk)
+	if err != nil {
+		return nil, err
+	}
+	var queue []recalc.CustomerKey
+	for _, r := range chunk {
+		inserted, ok := written[r.id]
+		switch {
+		case !ok:
+			r.status = Unchanged
+		case inserted:
+			r.status = Inserted
+		default:
+			r.status = Updated
+		}
+		if !ok || k.customer == nil {
+			continue
+		}
+		customer := k.customer(r.val)
+		queue = append(queue, recalc.CustomerKey{AccountID: account, SourceID: source, CustomerID: customer})
+		prev, stored := previous[r.id]
+		switch {
+		case !inserted && !stored:
+			return nil, errRaced // inserted by another writer after the lock: its customer is unknown
+		case stored && prev != customer:
+			queue = append(queue, recalc.CustomerKey{AccountID: account, SourceID: source, CustomerID: prev})
+		}
+	}
+	return queue, nil
 }
 
 // errRaced says a row the reads found unchanged was changed by another writer before this batch's

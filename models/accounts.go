@@ -125,10 +125,11 @@ func LooksLikeKey(s string) bool {
 	return strings.HasPrefix(s, keyPrefix) && len(s) > len(keyPrefix)+20 && len(s) < 200
 }
 
-// RevokeKey revokes a key by id. Revoking twice is not an error.
+// RevokeKey revokes a key by id, as of now (this process's clock: Citus refuses now() beside a
+// column in an UPDATE). Revoking twice is not an error and keeps the first instant.
 func (db *DB) RevokeKey(ctx context.Context, keyID uuid.UUID) error {
 	res := db.Gorm.WithContext(ctx).Model(&APIKey{}).Where("id = ?", keyID).
-		Update("revoked_at", gorm.Expr("coalesce(revoked_at, now())"))
+		Update("revoked_at", gorm.Expr("coalesce(revoked_at, ?::timestamptz)", Now()))
 	if res.Error != nil {
 		return fmt.Errorf("revoke key: %w", res.Error)
 	}

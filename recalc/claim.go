@@ -23,32 +23,32 @@ type claim struct {
 	items []item // sorted by compareKeys
 }
 
-// claimSQL takes up to $3 due, unclaimed (or expired) customers, oldest run_at first, and marks
-// them held by $1 for the lease $2 (microseconds). It runs as its own transaction and commits at
-// once: the claim is the lease columns, not a row lock, so a fold never waits behind a computation.
-// SKIP LOCKED makes concurrent claimers take disjoint rows without waiting, and skips rows a fold
-// is bumping right now (they are claimed on a later poll).
+// claimSQL takes up to $4 due, unclaimed (or expired) customers of account $1, oldest run_at first,
+// and marks them held by $2 for the lease $3 (microseconds). It runs as its own transaction and
+// commits at once: the claim is the lease columns, not a row lock, so a fold never waits behind a
+// computation. SKIP LOCKED makes concurrent claimers take disjoint rows without waiting, and skips
+// rows a fold is bumping right now (they are claimed on a later poll).
 //
 // Due and expired are judged by the database's clock, the one clock every process shares.
-var claimSQL = updateQueueSQL("locked_until = now() + $2::bigint * interval '1 microsecond', locked_by = $1", `
-    SELECT account_id, source_id, customer_id FROM recalc_queue
-    WHERE run_at <= now() AND (locked_until IS NULL OR locked_until < now())
+var claimSQL = updateQueueSQL("locked_until = now() + $3::bigint * interval '1 microsecond', locked_by = $2", `
+    SELECT source_id, customer_id FROM recalc_queue
+    WHERE account_id = $1 AND run_at <= now() AND (locked_until IS NULL OR locked_until < now())
     ORDER BY run_at
-    LIMIT $3
+    LIMIT $4
     FOR UPDATE SKIP LOCKED`) + `
-RETURNING q.account_id, q.source_id, q.customer_id, q.version`
+RETURNING q.source_id, q.customer_id, q.version`
 
-// claim takes the next batch; an empty claim when nothing is due.
-func (p *Pool) claim(ctx context.Context) (*claim, error) {
+// claim takes the next batch of account; an empty claim when none of its customers is due.
+func (p *Pool) claim(ctx context.Context, account [16]byte) (*claim, error) {
 	c := &claim{token: p.prefix + strconv.FormatUint(p.seq.Add(1), 10)}
-	rows, err := p.db.SQL.QueryContext(ctx, claimSQL, c.token, p.cfg.Lease.Microseconds(), p.cfg.BatchSize)
+	rows, err := p.db.SQL.QueryContext(ctx, claimSQL, account, c.token, p.cfg.Lease.Microseconds(), p.cfg.BatchSize)
 	if err != nil {
 		return nil, fmt.Errorf("claim recalculations: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var it item
-		if err := rows.Scan(&it.key.AccountID, &it.key.SourceID, &it.key.CustomerID, &it.version); err != nil {
+		it := item{key: CustomerKey{AccountID: account}}
+		if err := rows.Scan(&it.key.SourceID, &it.key.CustomerID, &it.version); err != nil {
 			return nil, fmt.Errorf("scan claim: %w", err)
 		}
 		c.items = append(c.items, it)
@@ -77,7 +77,7 @@ func keysOf(items []item) []CustomerKey {
 func heldSQL(cols, lock string) string {
 	return `
 SELECT ` + cols + `
-FROM unnest($1::uuid[], $2::uuid[], $3::text[]) WITH ORDINALITY AS c(account_id, source_id, customer_id, n)
+FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS c(source_id, customer_id, n)
 JOIN recalc_queue q ON ` + sameKey("q", "c") + `
 WHERE q.locked_by = $4
 ` + lock
@@ -88,7 +88,7 @@ WHERE q.locked_by = $4
 var lockInKeyOrder = "ORDER BY " + keyOrder("q") + "\nFOR UPDATE OF q"
 
 // heldKeys are the columns heldSQL returns for updateQueueSQL.
-const heldKeys = "q.account_id, q.source_id, q.customer_id"
+const heldKeys = "q.source_id, q.customer_id"
 
 // ownedSQL returns, for each key still held by claim $4, its ordinal and the row's version, having
 // locked the rows in key order: the statements that follow it in the same transaction find their

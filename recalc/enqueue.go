@@ -60,16 +60,3 @@ func EnqueueImport(ctx context.Context, tx *gorm.DB, importID uuid.UUID, keys []
 	}
 	return nil
 }
-
-// MarkImport names, for the rest of the caller's transaction, the import its writes belong to,
-// so that the moved-invoice trigger (migration 00007) counts the previous customer it queues for
-// that import too. Transaction-local (set_config's is_local), so safe behind a transaction pooler.
-func MarkImport(ctx context.Context, tx *gorm.DB, importID uuid.UUID) error {
-	if importID == uuid.Nil {
-		return nil
-	}
-	if err := tx.WithContext(ctx).Exec(`SELECT set_config('invoice_ingest.import_id', $1, true)`, importID.String()).Error; err != nil {
-		return fmt.Errorf("mark import: %w", err)
-	}
-	return nil
-}

@@ -186,11 +186,15 @@ func TestKeyOrderMatchesPostgresOrder(t *testing.T) {
 	goOrder := slices.Clone(keys)
 	slices.SortFunc(goOrder, compareKeys)
 	goOrder = slices.CompactFunc(goOrder, func(a, b CustomerKey) bool { return compareKeys(a, b) == 0 })
+	accounts := make([][16]byte, len(keys))
+	for i, k := range keys {
+		accounts[i] = k.AccountID
+	}
 	a := arraysOf(keys)
 	rows, err := db.SQL.QueryContext(context.Background(), `
 		SELECT * FROM (SELECT DISTINCT * FROM unnest($1::uuid[], $2::uuid[], $3::text[])
 		    AS u(account_id, source_id, customer_id)) q
-		ORDER BY `+keyOrder("q"), a.accounts, a.sources, a.customers)
+		ORDER BY `+keyOrder("q"), accounts, a.sources, a.customers)
 	require.NoError(t, err)
 	defer rows.Close()
 	var pgOrder []CustomerKey

@@ -21,7 +21,7 @@ func TestAbandonedClaimIsTakenOverAfterLease(t *testing.T) {
 	cfgA := testConfig(july15(t))
 	cfgA.WorkerID = "dead"
 	a := NewPool(db, cfgA)
-	abandoned, err := a.claim(ctx)
+	abandoned, err := a.claim(ctx, keys[0].AccountID)
 	require.NoError(t, err)
 	require.Len(t, abandoned.items, 3)
 

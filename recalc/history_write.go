@@ -13,8 +13,8 @@ var deleteHistorySQL = deleteKeysSQL("customer_mrr_history")
 const insertHistorySQL = `
 INSERT INTO customer_mrr_history (account_id, source_id, customer_id, currency, month, mrr_cents,
     change_cents, movement)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::date[], $6::bigint[],
-    $7::bigint[], $8::text[])`
+SELECT $1::uuid, h.* FROM unnest($2::uuid[], $3::text[], $4::text[], $5::date[], $6::bigint[],
+    $7::bigint[], $8::text[]) AS h`
 
 // storeHistory replaces the written customers' monthly MRR history, in the write-back transaction
 // that replaces their metrics: history is never half-updated and exactly as fresh as the metrics.
@@ -27,7 +27,7 @@ func (w *writeBack) storeHistory(ctx context.Context, tx *gorm.DB) error {
 	if len(h.customers) == 0 {
 		return nil
 	}
-	if err := tx.WithContext(ctx).Exec(insertHistorySQL, h.accounts, h.sources, h.customers, h.currencies,
+	if err := tx.WithContext(ctx).Exec(insertHistorySQL, h.account, h.sources, h.customers, h.currencies,
 		h.months, h.mrr, h.change, h.movement).Error; err != nil {
 		return fmt.Errorf("insert history: %w", err)
 	}

@@ -129,6 +129,25 @@ func day(t testing.TB, s string) time.Time {
 	return v
 }
 
+// fold folds the outbox rows of every account into the queue, as the workers' visits would, and
+// returns how many customers it queued or bumped.
+func fold(ctx context.Context, db *models.DB) (int, error) {
+	p := NewPool(db, Config{Log: slog.New(slog.DiscardHandler)})
+	accounts, err := p.accounts(ctx, `SELECT DISTINCT account_id FROM recalc_outbox`)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, a := range accounts {
+		n, err := p.fold(ctx, a)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
 // enqueue queues keys in a transaction of its own, as one ingest request would, then folds the
 // outbox into the queue, as the next worker poll would.
 //

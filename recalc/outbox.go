@@ -3,17 +3,17 @@ package recalc
 import (
 	"context"
 	"fmt"
-
-	"invoice-ingest/models"
 )
 
 // foldRows bounds the outbox rows one fold statement takes (an ingest chunk names up to a thousand
 // customers), so a fold stays a short statement however far workers have fallen behind.
 const foldRows = 100
 
-// foldSQL moves up to $1 outbox rows, oldest first, into recalc_queue, in one transaction: the
-// outbox rows are deleted exactly when their customers are queued. SKIP LOCKED lets several
-// workers fold at once, each taking other rows.
+// foldSQL moves up to $2 outbox rows of account $1, oldest first, into recalc_queue, in one
+// transaction: the outbox rows are deleted exactly when their customers are queued. SKIP LOCKED lets
+// several workers fold at once, each taking other rows. Every table it touches is filtered by the
+// account, a scalar: on Citus it runs on that account's shard alone. Outbox order matters only
+// within an account. $3 is the database's clock (Pool.dbNow): Citus refuses now() beside columns.
 //
 // The customers are inserted de-duplicated and in key order (see compareKeys), so folds wait for
 // each other and for write-backs but never deadlock. A customer already queued is bumped only
@@ -21,7 +21,7 @@ const foldRows = 100
 //   - one a worker holds (locked_by set): version + 1 tells it that its result is already outdated
 //     (it may have read the invoices before the write committed), so the row stays queued for
 //     another run;
-//   - one waiting out a retry backoff (run_at in the future): run_at = now() makes it due at once,
+//   - one waiting out a retry backoff (run_at in the future): run_at = $3 makes it due at once,
 //     since the new write may be what fixes it.
 //
 // A queued customer nobody holds is left alone (its version stays, see below): the write committed
@@ -38,7 +38,8 @@ const foldRows = 100
 var foldSQL = `
 WITH taken AS (
     DELETE FROM recalc_outbox o
-    WHERE (o.account_id, o.id) IN (SELECT account_id, id FROM recalc_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+    WHERE o.account_id = $1
+      AND o.id IN (SELECT id FROM recalc_outbox WHERE account_id = $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
     RETURNING o.account_id, o.source_id, o.customer_ids, o.import_id
 ), units AS (
     SELECT t.account_id, t.source_id, c.customer_id, t.import_id
@@ -53,10 +54,10 @@ WITH taken AS (
     SELECT c.account_id, c.source_id, c.customer_id, c.import_ids, c.import_ids FROM changed c
     ORDER BY ` + keyOrder("c") + `
     ON CONFLICT (account_id, source_id, customer_id) DO UPDATE
-    SET version = q.version + 1, run_at = least(q.run_at, now()), updated_at = now(),
+    SET version = q.version + 1, run_at = least(q.run_at, $3::timestamptz), updated_at = $3::timestamptz,
         import_ids = q.import_ids || ` + newImportIDs + `,
         attached = ` + newImportIDs + `
-    WHERE q.locked_by IS NOT NULL OR q.run_at > now() OR NOT q.import_ids @> excluded.import_ids
+    WHERE q.locked_by IS NOT NULL OR q.run_at > $3::timestamptz OR NOT q.import_ids @> excluded.import_ids
     RETURNING q.account_id, q.attached
 ), attached AS (
     SELECT a.account_id, x.import_id, count(*) AS n
@@ -77,13 +78,14 @@ SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM queued), (SELECT coun
 // newImportIDs is, in the fold's upsert, the import ids of the outbox rows not yet on the queue row.
 const newImportIDs = `array(SELECT unnest(excluded.import_ids) EXCEPT SELECT unnest(q.import_ids))`
 
-// fold moves pending outbox rows into the queue until none is left (or other workers hold the
-// rest), and returns how many customers it queued or bumped.
-func fold(ctx context.Context, db *models.DB) (int, error) {
+// fold moves account's pending outbox rows into the queue until none is left (or other workers
+// hold the rest), and returns how many customers it queued or bumped.
+func (p *Pool) fold(ctx context.Context, account [16]byte) (int, error) {
 	total := 0
 	for {
 		var taken, queued, progressed int
-		if err := db.SQL.QueryRowContext(ctx, foldSQL, foldRows).Scan(&taken, &queued, &progressed); err != nil {
+		err := p.db.SQL.QueryRowContext(ctx, foldSQL, account, foldRows, p.dbNow()).Scan(&taken, &queued, &progressed)
+		if err != nil {
 			return total, fmt.Errorf("fold recalculation outbox: %w", err)
 		}
 		total += queued

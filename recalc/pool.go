@@ -43,6 +43,9 @@ type Pool struct {
 
 	relMu   sync.Mutex
 	pending []pendingRelease // claims whose release failed, see release.go
+
+	rot         rotation     // the accounts the claim loops serve in turn, see rotation.go
+	clockOffset atomic.Int64 // the database's clock minus ours, in nanoseconds, see dbNow
 }
 
 // hooks let in-package tests watch and disturb a batch at fixed points: a test waits for the event
@@ -93,32 +96,6 @@ func (p *Pool) Run(ctx context.Context) error {
 	}
 	p.forgetPending()
 	return nil
-}
-
-// runOnce folds the outbox into the queue, then claims and processes at most one batch. It returns
-// how many customers it computed (whose metrics it wrote) and how many it claimed, so the worker
-// loop can tell an empty queue from a batch that failed.
-//
-// Customers whose computation fails are recorded in the queue (attempts, last_error, a later
-// run_at) and do not make runOnce fail; it returns an error when it could not claim, or could not
-// record or release the outcome (the release is then retried, see release.go).
-func (p *Pool) runOnce(ctx context.Context) (computed, claimed int, err error) {
-	if err := ctx.Err(); err != nil {
-		return 0, 0, err
-	}
-	// Writes name their customers in the outbox; queue them before claiming, so a write is
-	// claimable on the very poll that first sees it.
-	if _, err := fold(ctx, p.db); err != nil {
-		return 0, 0, err
-	}
-	c, err := p.claim(ctx)
-	if err != nil || len(c.items) == 0 {
-		return 0, 0, err
-	}
-	pctx, cancel := p.graceful(ctx)
-	defer cancel()
-	n, err := p.process(pctx, c)
-	return n, len(c.items), err
 }
 
 // graceful returns a context that outlives ctx by the stop grace period: a batch already claimed
@@ -266,18 +243,28 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// releaseAllSQL releases every row held by any claim of this pool (locked_by starts with its prefix),
-// locking them in key order first.
+// heldAccountsSQL names the accounts in which claims of this pool (locked_by starting with its
+// prefix) hold queue rows.
+const heldAccountsSQL = `SELECT DISTINCT account_id FROM recalc_queue WHERE starts_with(locked_by, $1)`
+
+// releaseAllSQL releases the queue rows of account $1 held by any claim of this pool (locked_by
+// starts with $2), locking them in key order first.
 var releaseAllSQL = updateQueueSQL(unlock, `
-    SELECT account_id, source_id, customer_id FROM recalc_queue q
-    WHERE starts_with(q.locked_by, $1)
+    SELECT source_id, customer_id FROM recalc_queue q
+    WHERE q.account_id = $1 AND starts_with(q.locked_by, $2)
     ORDER BY `+keyOrder("q")+`
     FOR UPDATE`)
 
-// releaseAll gives back every claim of this pool.
+// releaseAll gives back every claim of this pool, one account at a time.
 func (p *Pool) releaseAll(ctx context.Context) error {
-	if _, err := p.db.SQL.ExecContext(ctx, releaseAllSQL, p.prefix); err != nil {
+	accounts, err := p.accounts(ctx, heldAccountsSQL, p.prefix)
+	if err != nil {
 		return fmt.Errorf("release claims: %w", err)
+	}
+	for _, a := range accounts {
+		if _, err := p.db.SQL.ExecContext(ctx, releaseAllSQL, a, p.prefix); err != nil {
+			return fmt.Errorf("release claims: %w", err)
+		}
 	}
 	return nil
 }

@@ -2,8 +2,10 @@ package recalc
 
 import (
 	"bytes"
-	"invoice-ingest/models"
+	"strconv"
 	"strings"
+
+	"invoice-ingest/models"
 )
 
 // CustomerKey names one customer.
@@ -29,13 +31,27 @@ func keyOrder(alias string) string {
 	return alias + ".account_id, " + alias + ".source_id, " + alias + `.customer_id COLLATE "C"`
 }
 
-// sameKey is the SQL condition that tables (aliases) a and b hold the same customer.
+// sameKey is the SQL condition that table (alias) a holds the customer of keys (alias) b of the
+// account $1: the account is a scalar parameter, never a column of b, so that on Citus the
+// statement is routed to that account's shard alone (docs/scaling.md).
 func sameKey(a, b string) string {
-	return a + ".account_id = " + b + ".account_id AND " + a + ".source_id = " + b + ".source_id AND " +
+	return a + ".account_id = $1 AND " + a + ".source_id = " + b + ".source_id AND " +
 		a + ".customer_id = " + b + ".customer_id"
 }
 
-// updateQueueSQL sets set on the queue rows (q) that the query rows selects and locks. Locking in a
+// keysFrom is the FROM item of keys $2 (sources) and $3 (customers) as alias(source_id,
+// customer_id, more...), with arrays more (such as "$4::bigint[]") zipped alongside.
+func keysFrom(alias string, more ...string) string {
+	arrays, cols := "$2::uuid[], $3::text[]", "source_id, customer_id"
+	for i, m := range more {
+		arrays += ", " + m
+		cols += ", x" + strconv.Itoa(i+1)
+	}
+	return "unnest(" + arrays + ") AS " + alias + "(" + cols + ")"
+}
+
+// updateQueueSQL sets set on the queue rows (q) of account $1 whose source_id and customer_id the
+// query rows selects and locks. Locking in a
 // subquery first is what lets the caller choose the order (or SKIP LOCKED): an UPDATE on its own
 // locks rows in whatever order its plan visits them.
 func updateQueueSQL(set, rows string) string {
@@ -49,37 +65,36 @@ WHERE ` + sameKey("q", "l")
 // unlock is the SET clause that gives a queue row back: no lease, no holder.
 const unlock = "locked_until = NULL, locked_by = NULL"
 
-// keyArrays holds keys column-wise, the shape unnest($1::uuid[], $2::uuid[], $3::text[]) takes:
-// one statement for any number of customers, with a fixed text, so its plan is cached. Uuids go to
-// pgx as [16]byte, which it encodes natively; uuid.UUID would be sent through its text Valuer.
+// keyArrays holds keys of one account: the account, and the rest column-wise, the shape
+// $1::uuid, unnest($2::uuid[], $3::text[]) takes: one statement for any number of customers, with a
+// fixed text, so its plan is cached. Every batch of this package is of one account (a claim is),
+// which each statement names as a scalar (see sameKey). Uuids go to pgx as [16]byte, which it
+// encodes natively; uuid.UUID would be sent through its text Valuer.
 type keyArrays struct {
-	accounts  [][16]byte
+	account   [16]byte
 	sources   [][16]byte
 	customers []string
 }
 
-// arraysOf splits keys into columns, keeping their order.
+// arraysOf splits keys, all of one account, into columns, keeping their order.
 func arraysOf(keys []CustomerKey) keyArrays {
-	a := keyArrays{
-		accounts:  make([][16]byte, len(keys)),
-		sources:   make([][16]byte, len(keys)),
-		customers: make([]string, len(keys)),
-	}
+	a := keyArrays{sources: make([][16]byte, len(keys)), customers: make([]string, len(keys))}
 	for i, k := range keys {
-		a.accounts[i], a.sources[i], a.customers[i] = k.AccountID, k.SourceID, k.CustomerID
+		a.account, a.sources[i], a.customers[i] = k.AccountID, k.SourceID, k.CustomerID
 	}
 	return a
 }
 
-// add appends key.
+// add appends key, of the account of the keys added before it.
 func (a *keyArrays) add(key CustomerKey) {
-	a.accounts = append(a.accounts, key.AccountID)
+	a.account = key.AccountID
 	a.sources = append(a.sources, key.SourceID)
 	a.customers = append(a.customers, key.CustomerID)
 }
 
-// keyArgs returns a statement's arguments: keys column-wise as $1..$3, then more.
+// keyArgs returns a statement's arguments: keys' account as $1, their sources and customers
+// column-wise as $2 and $3, then more.
 func keyArgs(keys []CustomerKey, more ...any) []any {
 	a := arraysOf(keys)
-	return append([]any{a.accounts, a.sources, a.customers}, more...)
+	return append([]any{a.account, a.sources, a.customers}, more...)
 }

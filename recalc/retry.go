@@ -3,6 +3,7 @@ package recalc
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"unicode/utf8"
 
@@ -14,28 +15,32 @@ import (
 const maxErrorLen = 1000
 
 // failSQL records a failed attempt and schedules the next one: attempts + 1, the error, and run_at
-// pushed back by 1 s × 2^(previous attempts), capped at $6 microseconds, minus up to 10% jitter so
-// customers that failed together (a database hiccup) do not all come back in the same instant. The
-// row is released, not dropped: a failing customer is retried forever, and stays visible.
-const failSQL = `
+// pushed back from $7 (the database's clock, see Pool.dbNow) by 1 s × 2^(previous attempts), capped
+// at $6 microseconds, minus up to 10% jitter ($4's companion array, drawn in Go) so customers that
+// failed together (a database hiccup) do not all come back in the same instant. The row is
+// released, not dropped: a failing customer is retried forever, and stays visible. Time and jitter
+// come as parameters: Citus refuses now() and random() beside columns in an UPDATE.
+var failSQL = `
 UPDATE recalc_queue q
 SET attempts = q.attempts + 1,
-    last_error = c.err,
-    run_at = now() + least(interval '1 second' * power(2, least(q.attempts, 30)),
-                           $6::bigint * interval '1 microsecond') * (1 - 0.1 * random()),
-    locked_until = NULL, locked_by = NULL, updated_at = now()
-FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS c(account_id, source_id, customer_id, err)
-WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
-  AND q.locked_by = $5`
+    last_error = c.x1,
+    run_at = $7::timestamptz + least(interval '1 second' * power(2, least(q.attempts, 30)),
+                                     $6::bigint * interval '1 microsecond') * (1 - 0.1 * c.x2),
+    locked_until = NULL, locked_by = NULL, updated_at = $7::timestamptz
+FROM ` + keysFrom("c", "$4::text[]", "$8::float8[]") + `
+WHERE ` + sameKey("q", "c") + ` AND q.locked_by = $5`
 
 // markFailed records failures of keys (errs[i] for keys[i]) held by claim token, inside tx, whose
 // rows the caller has locked with lockOwned.
 func (p *Pool) markFailed(ctx context.Context, tx *gorm.DB, token string, keys []CustomerKey, errs []string) error {
 	msgs := make([]string, len(errs))
+	jitter := make([]float64, len(errs))
 	for i, e := range errs {
 		msgs[i] = truncate(e, maxErrorLen)
+		jitter[i] = rand.Float64()
 	}
-	if err := tx.WithContext(ctx).Exec(failSQL, keyArgs(keys, msgs, token, p.cfg.MaxBackoff.Microseconds())...).Error; err != nil {
+	args := keyArgs(keys, msgs, token, p.cfg.MaxBackoff.Microseconds(), p.dbNow(), jitter)
+	if err := tx.WithContext(ctx).Exec(failSQL, args...).Error; err != nil {
 		return fmt.Errorf("record failed recalculations: %w", err)
 	}
 	return nil

@@ -35,8 +35,12 @@ type QueueStatus struct {
 // Status reads the queue's status, listing at most limit failing customers.
 func Status(ctx context.Context, db *models.DB, limit int) (QueueStatus, error) {
 	var st QueueStatus
-	err := db.SQL.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM recalc_outbox), count(*),
-		count(*) FILTER (WHERE locked_until > now()) FROM recalc_queue`).Scan(&st.PendingWrites, &st.Queued, &st.Running)
+	// Two statements, not a scalar subquery beside the aggregates: Citus cannot push that down.
+	if err := db.SQL.QueryRowContext(ctx, `SELECT count(*) FROM recalc_outbox`).Scan(&st.PendingWrites); err != nil {
+		return st, fmt.Errorf("queue status: %w", err)
+	}
+	err := db.SQL.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE locked_until > now())
+		FROM recalc_queue`).Scan(&st.Queued, &st.Running)
 	if err != nil {
 		return st, fmt.Errorf("queue status: %w", err)
 	}

@@ -39,7 +39,7 @@ func lockOwned(ctx context.Context, tx *gorm.DB, token string, items []item) ([]
 func deleteKeysSQL(table string) string {
 	return `
 DELETE FROM ` + table + ` d
-USING unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(account_id, source_id, customer_id)
+USING ` + keysFrom("c") + `
 WHERE ` + sameKey("d", "c")
 }
 
@@ -48,15 +48,15 @@ var deleteMetricsSQL = deleteKeysSQL("customer_metrics")
 const insertMetricsSQL = `
 INSERT INTO customer_metrics (account_id, source_id, customer_id, currency, mrr_cents, arr_cents,
     revenue_cents, invoice_count, first_invoice_at, last_invoice_at, status, calculated_at)
-SELECT c.*, $12::timestamptz
-FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
+SELECT $1::uuid, c.*, $12::timestamptz
+FROM unnest($2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],
     $8::bigint[], $9::timestamptz[], $10::timestamptz[], $11::text[]) AS c`
 
 // upsertScheduleSQL leaves an unchanged next_change_at alone: most recalculations of a customer do
 // not move it, and an unwritten row is no dead tuple.
 const upsertScheduleSQL = `
 INSERT INTO customer_metric_schedule (account_id, source_id, customer_id, next_change_at)
-SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[])
+SELECT $1::uuid, s.* FROM unnest($2::uuid[], $3::text[], $4::timestamptz[]) AS s
 ON CONFLICT (account_id, source_id, customer_id) DO UPDATE SET next_change_at = excluded.next_change_at
 WHERE customer_metric_schedule.next_change_at IS DISTINCT FROM excluded.next_change_at`
 
@@ -73,8 +73,8 @@ var deleteScheduleSQL = deleteKeysSQL("customer_metric_schedule")
 const finishSQL = `
 WITH done AS (
     DELETE FROM recalc_queue q
-    USING unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[]) AS c(account_id, source_id, customer_id, version)
-    WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
+    USING unnest($2::uuid[], $3::text[], $4::bigint[]) AS c(source_id, customer_id, version)
+    WHERE q.account_id = $1 AND q.source_id = c.source_id AND q.customer_id = c.customer_id
       AND q.version = c.version AND q.locked_by = $5
     RETURNING q.account_id, q.import_ids
 )
@@ -86,12 +86,11 @@ GROUP BY d.account_id, i.import_id`
 // rerunSQL releases rows whose version moved while they were computed: a write landed meanwhile,
 // and the metrics just written may predate it, so the row stays queued and runs again (the fold made
 // it due). The computation itself succeeded, so the failure count starts over.
-const rerunSQL = `
+var rerunSQL = `
 UPDATE recalc_queue q
 SET locked_until = NULL, locked_by = NULL, attempts = 0, last_error = NULL, updated_at = now()
-FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(account_id, source_id, customer_id)
-WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
-  AND q.locked_by = $4`
+FROM ` + keysFrom("c") + `
+WHERE ` + sameKey("q", "c") + ` AND q.locked_by = $4`
 
 // write stores the results of items, computed at t, and settles their queue rows, all in one
 // transaction: a customer's metrics, its monthly history, its schedule and its queue row change together or not at all.
@@ -198,7 +197,7 @@ func (w *writeBack) storeMetrics(ctx context.Context, tx *gorm.DB, t time.Time) 
 	if len(m.customers) == 0 {
 		return nil
 	}
-	if err := tx.WithContext(ctx).Exec(insertMetricsSQL, m.accounts, m.sources, m.customers, m.currencies,
+	if err := tx.WithContext(ctx).Exec(insertMetricsSQL, m.account, m.sources, m.customers, m.currencies,
 		m.mrr, m.arr, m.revenue, m.count, m.first, m.last, m.status, t).Error; err != nil {
 		return fmt.Errorf("insert metrics: %w", err)
 	}

@@ -1,0 +1,45 @@
+package models
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+)
+
+const lockInvoiceCustomersSQL = `
+SELECT id, customer_id FROM invoices
+WHERE account_id = $1 AND source_id = $2 AND id = ANY($3::text[])
+ORDER BY id
+FOR UPDATE`
+
+// LockInvoiceCustomers locks, in the caller's transaction, the stored invoices of one source among
+// ids (sorted), and returns the customer each belongs to now. The write path calls it before
+// upserting those invoices: an invoice that moves to another customer changes the previous
+// customer's metrics too, and its previous customer is known exactly only under the lock (no other
+// writer can move it again before the transaction ends). Ids with no stored row are left out; one
+// inserted meanwhile by another writer shows up as an update the caller has no previous customer
+// for, and the caller decides the batch again.
+func LockInvoiceCustomers(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rs, err := query(tx.WithContext(ctx), lockInvoiceCustomersSQL, preparedArgs(tx, [16]byte(account), [16]byte(source), ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("lock invoices: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var id, customer string
+		if err := rs.Scan(&id, &customer); err != nil {
+			return nil, fmt.Errorf("lock invoices: %w", err)
+		}
+		out[id] = customer
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("lock invoices: %w", err)
+	}
+	return out, nil
+}
