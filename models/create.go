@@ -15,7 +15,8 @@ import (
 // database first, and to the server's maintenance database ("postgres") only when the first
 // connection says the database does not exist: a role that may connect only to its own database
 // (managed PostgreSQL, PgBouncer) starts as long as its database exists. Several processes may
-// race to create it: losing the race is fine.
+// race to create it: losing the race is fine. On a Citus server it creates nothing and says what
+// to do instead (refuseCitus).
 func EnsureDatabase(ctx context.Context, url string) error {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
@@ -38,6 +39,9 @@ func EnsureDatabase(ctx context.Context, url string) error {
 			name, Describe(cfg), err)
 	}
 	defer conn.Close(ctx)
+	if err := refuseCitus(ctx, conn, name); err != nil {
+		return err
+	}
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && (pgErr.Code == "42P04" || pgErr.Code == "23505") {
@@ -45,6 +49,22 @@ func EnsureDatabase(ctx context.Context, url string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("create database %s: %w", name, err)
+	}
+	return nil
+}
+
+// refuseCitus returns an error when the server runs Citus: a database created on the coordinator
+// alone would be a plain one, without the extension or the workers. An operator provisions it on
+// every node (docs/scaling.md).
+func refuseCitus(ctx context.Context, conn *pgx.Conn, name string) error {
+	var citus bool
+	err := conn.QueryRow(ctx, `SELECT 'citus' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ','))`).Scan(&citus)
+	if err != nil {
+		return fmt.Errorf("database %s does not exist: %w", name, err)
+	}
+	if citus {
+		return fmt.Errorf("database %s does not exist, and this server runs Citus: create it, with the citus extension, "+
+			"on the coordinator and every worker, and add the workers (docs/scaling.md)", name)
 	}
 	return nil
 }

@@ -66,9 +66,10 @@
 // records nothing. Appending takes no lock that another writer or a worker waits for, so concurrent
 // imports of the same customers never queue up behind each other's commits.
 //
-// recalc_queue has one row per customer. Before each claim, a worker folds pending outbox rows into
-// it (one statement: delete up to 100 outbox rows, oldest first, SKIP LOCKED, and insert their
-// customers de-duplicated): many writes before a worker gets to a customer cost one recalculation.
+// recalc_queue has one row per customer. Before each claim of an account, a worker folds that
+// account's pending outbox rows into it (one statement: delete up to 100 of the account's outbox
+// rows, oldest first, SKIP LOCKED, and insert their customers de-duplicated): many writes before a
+// worker gets to a customer cost one recalculation.
 // A fold bumps the version only of a row a worker holds (so the worker's result is known outdated
 // and the customer runs again) and makes a row waiting out a backoff due now; a queued row nobody
 // holds needs nothing, since the write committed before its outbox row became visible.
@@ -81,9 +82,13 @@
 //
 // # Workers
 //
-// A [Pool] runs Config.Workers claim loops. Each loop:
+// A [Pool] runs Config.Workers claim loops. They serve accounts in turn (rotation.go): a lock-free
+// read finds the accounts with due work (outbox rows, or due queue rows nobody holds), and each
+// visit to an account folds its outbox and takes at most one batch of it, so a large tenant
+// cannot starve the others. Every statement names its account as a scalar parameter, so on Citus
+// each transaction touches one shard (docs/scaling.md). A visit:
 //
-//  1. Claims up to BatchSize due customers in one short, immediately committed statement (UPDATE
+//  1. Claims up to BatchSize due customers of the account in one short, immediately committed statement (UPDATE
 //     ... FOR UPDATE SKIP LOCKED), setting locked_by to a token unique to the claim and
 //     locked_until to now() + Lease. The claim is these two columns, not a row lock: no
 //     transaction stays open while computing, so a fold never waits behind a computation.
@@ -98,7 +103,10 @@
 //     computation, so the customer runs once more and its metrics end up reflecting the last write.
 //
 // Clocks. Whether a row is due or its lease has expired is judged by the database's now(), the one
-// clock all processes share. The calculation instant t (calculated_at, and what "active at t"
+// clock all processes share. Where a statement would put now() beside a column (the fold making
+// a backed-off row due, a failure's next attempt), the database's clock as last read by the
+// discovery is passed instead (Pool.dbNow), with the jitter drawn in Go: Citus refuses now() and
+// random() there. The calculation instant t (calculated_at, and what "active at t"
 // means) comes from Config.Now, so tests and benchmarks can pin it; the sweep compares
 // next_change_at against the same Config.Now.
 //

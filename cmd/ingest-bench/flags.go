@@ -18,6 +18,7 @@ type config struct {
 	customers       int
 	recalcCustomers int
 	recalcWorkers   int
+	recalcAccounts  int // accounts the -recalc-customers are spread over (each its own data source)
 	recalcBackfill  int // customers of the backfill-shaped set (36 monthly invoices each); 0 = skip
 	mrrRequests     int // timed GET /data/mrr requests after the backfill drain
 	ndjsonRows      int
@@ -40,6 +41,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.clients, "clients", 4, "concurrent clients (connections) for raw, GORM and e2e")
 	fs.IntVar(&c.customers, "customers", 1000, "customers the invoices are spread over (round-robin)")
 	fs.IntVar(&c.recalcCustomers, "recalc-customers", 10000, "extra customers (10 invoices each) queued for the recalculation drain")
+	fs.IntVar(&c.recalcAccounts, "recalc-accounts", 1, "accounts the -recalc-customers are spread over, each with its own data source (1: the bench's account); e.g. -recalc-customers 10000 -recalc-accounts 1000 drains 1,000 accounts of 10 customers")
 	fs.IntVar(&c.recalcWorkers, "recalc-workers", 2, "RECALC_WORKERS of the worker process that drains the queue")
 	fs.IntVar(&c.recalcBackfill, "recalc-backfill", 0, "customers with 36 monthly invoices each, drained by the worker, then GET /data/mrr timed over them (0 = skip)")
 	fs.IntVar(&c.mrrRequests, "mrr-requests", 20, "timed GET /data/mrr requests (36 months, whole account) after the -recalc-backfill drain")
@@ -53,8 +55,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	switch {
 	case fs.NArg() > 0:
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
-	case c.rows < 1 || c.customers < 1 || c.clients < 1 || c.recalcWorkers < 1:
-		return c, errors.New("-rows, -customers, -clients and -recalc-workers must be at least 1")
+	case c.rows < 1 || c.customers < 1 || c.clients < 1 || c.recalcWorkers < 1 || c.recalcAccounts < 1:
+		return c, errors.New("-rows, -customers, -clients, -recalc-workers and -recalc-accounts must be at least 1")
 	case c.batch < 1 || c.batch > 10000:
 		return c, errors.New("-batch must be 1 to 10000 (the server's INGEST_MAX_ROWS)")
 	case c.recalcCustomers < 0 || c.ndjsonRows < 0 || c.freshness < 0 || c.freshnessRate < 1:
