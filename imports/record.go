@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"invoice-ingest/models"
 	"time"
 
 	"github.com/google/uuid"
@@ -80,7 +81,7 @@ var insertImportSQL = `
 WITH imp AS (
     INSERT INTO imports (account_id, id, entity, status, dry_run, content_type, key_id, started_at,
         finished_at, heartbeat_at, row_count, inserted, updated, unchanged, errors, errors_truncated, source_ids)
-    VALUES ($1, $2, $3, 'completed', $4, $5, $6, $7, clock_timestamp(), clock_timestamp(),
+    VALUES ($1, $2, $3, 'completed', $4, $5, $6, $7, $14::timestamptz, $14::timestamptz,
         $8, $9, $10, $11, $12::bigint, $12::bigint > ` + maxErrorRowsSQL + `, $13::uuid[])
     RETURNING 0::bigint AS before
 )`
@@ -93,7 +94,7 @@ WITH imp AS (
     SET row_count = row_count + $3, inserted = inserted + $4, updated = updated + $5,
         unchanged = unchanged + $6, errors = errors + $7::bigint,
         errors_truncated = errors_truncated OR errors + $7::bigint > ` + maxErrorRowsSQL + `,
-        heartbeat_at = clock_timestamp(),
+        heartbeat_at = $9::timestamptz,
         source_ids = ARRAY(SELECT DISTINCT s FROM unnest(source_ids || $8::uuid[]) AS s)
     WHERE account_id = $1 AND id = $2
     RETURNING errors - $7::bigint AS before
@@ -143,9 +144,10 @@ func RecordChunk(tx *gorm.DB, h Header, b Batch) error {
 	return record(tx, chunkImportSQL, []any{[16]byte(h.AccountID), [16]byte(h.ID)}, b)
 }
 
-// record runs head (the imp CTE) with the batch's counts, sources, error rows and answer.
+// record runs head (the imp CTE) with the batch's counts, sources, the current instant (this
+// process's clock: Citus refuses volatile functions in an UPDATE), error rows and answer.
 func record(tx *gorm.DB, head string, args []any, b Batch) error {
-	args = append(args, b.Rows, b.Inserted, b.Updated, b.Unchanged, b.Errors, uuids(b.Sources))
+	args = append(args, b.Rows, b.Inserted, b.Updated, b.Unchanged, b.Errors, uuids(b.Sources), models.Now())
 	e := errorArrays(b.ErrorRows)
 	query := head
 	if len(e.idx) > 0 { // most batches have no row in error: no statement part for them

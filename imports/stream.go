@@ -3,6 +3,7 @@ package imports
 import (
 	"context"
 	"fmt"
+	"invoice-ingest/models"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,8 +32,8 @@ VALUES ($1, $2, $3, 'running', $4, $5, $6, $7, clock_timestamp())`,
 
 // Heartbeat says the running import is still served.
 func Heartbeat(ctx context.Context, db *gorm.DB, account, id uuid.UUID) error {
-	err := db.WithContext(ctx).Exec(`UPDATE imports SET heartbeat_at = clock_timestamp()
-WHERE account_id = $1 AND id = $2 AND status = 'running'`, [16]byte(account), [16]byte(id)).Error
+	err := db.WithContext(ctx).Exec(`UPDATE imports SET heartbeat_at = $3::timestamptz
+WHERE account_id = $1 AND id = $2 AND status = 'running'`, [16]byte(account), [16]byte(id), models.Now()).Error
 	if err != nil {
 		return fmt.Errorf("import heartbeat: %w", err)
 	}
@@ -42,8 +43,8 @@ WHERE account_id = $1 AND id = $2 AND status = 'running'`, [16]byte(account), [1
 // Finish ends a running import with status (Completed, Failed or Interrupted). An import the sweep
 // marked interrupted meanwhile stays so.
 func Finish(ctx context.Context, db *gorm.DB, account, id uuid.UUID, status string) error {
-	err := db.WithContext(ctx).Exec(`UPDATE imports SET status = $3, finished_at = clock_timestamp()
-WHERE account_id = $1 AND id = $2 AND status = 'running'`, [16]byte(account), [16]byte(id), status).Error
+	err := db.WithContext(ctx).Exec(`UPDATE imports SET status = $3, finished_at = $4::timestamptz
+WHERE account_id = $1 AND id = $2 AND status = 'running'`, [16]byte(account), [16]byte(id), status, models.Now()).Error
 	if err != nil {
 		return fmt.Errorf("finish import: %w", err)
 	}

@@ -62,34 +62,47 @@ func ImportProgress(ctx context.Context, db *gorm.DB, account uuid.UUID, ids []u
 	return out, rows.Err()
 }
 
-// forgetProgressSQL deletes progress rows from before $1, at most 10,000 per statement.
-const forgetProgressSQL = `
-DELETE FROM recalc_import_progress p
-WHERE p.ctid = ANY(ARRAY(SELECT ctid FROM recalc_import_progress WHERE at < $1 LIMIT 10000))`
+// forgetProgressSQL deletes account $1's progress rows from before $2.
+const forgetProgressSQL = `DELETE FROM recalc_import_progress WHERE account_id = $1 AND at < $2`
 
-// compactProgressSQL replaces the rows of up to 1000 imports that have several by their sum
-// (latest instant kept). Rows appended meanwhile are not seen, so not deleted: sums stay exact, and
-// two compactions at once delete each row once.
+// compactProgressSQL replaces the rows of up to 1000 imports of account $1 that have several by
+// their sum (latest instant kept). Rows appended meanwhile are not seen, so not deleted: sums stay
+// exact, and two compactions at once delete each row once.
 const compactProgressSQL = `
 WITH several AS (
-    SELECT account_id, import_id FROM recalc_import_progress
-    GROUP BY account_id, import_id HAVING count(*) > 1 LIMIT 1000
+    SELECT import_id FROM recalc_import_progress WHERE account_id = $1
+    GROUP BY import_id HAVING count(*) > 1 LIMIT 1000
 ), gone AS (
     DELETE FROM recalc_import_progress p USING several s
-    WHERE p.account_id = s.account_id AND p.import_id = s.import_id
+    WHERE p.account_id = $1 AND p.import_id = s.import_id
     RETURNING p.*
 )
 INSERT INTO recalc_import_progress (account_id, import_id, customers, pending, at)
 SELECT account_id, import_id, sum(customers), sum(pending), max(at) FROM gone GROUP BY account_id, import_id`
 
 // ForgetProgress compacts the progress rows of imports, and deletes those from before before:
-// the imports' retention (package imports) calls it with its own cutoff, from the sweep.
+// the imports' retention (package imports) calls it with its own cutoff, from the sweep. One
+// account per statement, so on Citus each runs on one shard.
 func ForgetProgress(ctx context.Context, db *gorm.DB, before time.Time) error {
-	if err := db.WithContext(ctx).Exec(forgetProgressSQL, before).Error; err != nil {
+	db = db.WithContext(ctx)
+	var accounts []uuid.UUID
+	if err := db.Raw(`SELECT DISTINCT account_id FROM recalc_import_progress WHERE at < $1`, before).Scan(&accounts).Error; err != nil {
 		return fmt.Errorf("forget import progress: %w", err)
 	}
-	if err := db.WithContext(ctx).Exec(compactProgressSQL).Error; err != nil {
+	for _, a := range accounts {
+		if err := db.Exec(forgetProgressSQL, [16]byte(a), before).Error; err != nil {
+			return fmt.Errorf("forget import progress: %w", err)
+		}
+	}
+	accounts = accounts[:0]
+	if err := db.Raw(`SELECT DISTINCT account_id FROM recalc_import_progress
+		GROUP BY account_id, import_id HAVING count(*) > 1`).Scan(&accounts).Error; err != nil {
 		return fmt.Errorf("compact import progress: %w", err)
+	}
+	for _, a := range accounts {
+		if err := db.Exec(compactProgressSQL, [16]byte(a)).Error; err != nil {
+			return fmt.Errorf("compact import progress: %w", err)
+		}
 	}
 	return nil
 }
