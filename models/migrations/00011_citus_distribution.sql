@@ -22,6 +22,9 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
         RETURN;
     END IF;
+    -- One connection per worker for the rest of the transaction: with rows to copy, a foreign key
+    -- to a reference table cannot be added after a parallel operation in the same transaction.
+    PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
     EXECUTE 'SELECT coalesce(array_agg(logicalrelid), ''{}'') FROM pg_dist_partition' INTO placed;
     -- Foreign keys touching a table still to be placed: dropped now, added back at the end.
     FOR fk IN
