@@ -85,3 +85,29 @@ func TestClaimsHoldOneAccount(t *testing.T) {
 		}
 	}
 }
+
+// The turn passes to the account after the one served last, also across a new read of the
+// accounts, so every account is visited once per round whatever the reads in between.
+func TestRotationTakesTurns(t *testing.T) {
+	t.Parallel()
+	a, b, c, d := [16]byte{1}, [16]byte{2}, [16]byte{3}, [16]byte{4}
+	var r rotation
+	_, ok := r.take()
+	assert.False(t, ok, "nothing read yet")
+	r.set([][16]byte{a, b, c})
+	for _, want := range [][16]byte{a, b} {
+		got, ok := r.take()
+		require.True(t, ok)
+		assert.Equal(t, want, got)
+	}
+	r.set([][16]byte{a, b, c, d}) // read again: the round goes on after b
+	r.drop(c)                     // c had nothing due
+	for _, want := range [][16]byte{d, a, b, d} {
+		got, ok := r.take()
+		require.True(t, ok)
+		assert.Equal(t, want, got)
+	}
+	r.set(nil)
+	_, ok = r.take()
+	assert.False(t, ok, "no account has work")
+}
