@@ -35,12 +35,21 @@ func lockOwned(ctx context.Context, tx *gorm.DB, token string, items []item) ([]
 	return versions, nil
 }
 
-// deleteKeysSQL deletes table's rows of the customers $1..$3.
+// storedRowsSQL is the FROM clause of table's rows (t, its columns cols) of the customers $1..$3
+// (c): one primary-key range scan per customer. OFFSET 0 keeps the LATERAL subquery from being
+// flattened into a join, which the planner, misjudging a table that grows during a drain (it has
+// no statistics until analyzed), ran as a sort-merge of the whole table for every batch.
+func storedRowsSQL(table, cols string) string {
+	return `
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(account_id, source_id, customer_id),
+         LATERAL (SELECT ` + cols + ` FROM ` + table + ` t WHERE ` + sameKey("t", "c") + ` OFFSET 0) t`
+}
+
+// deleteKeysSQL deletes table's rows of the customers $1..$3, found by storedRowsSQL, by ctid.
 func deleteKeysSQL(table string) string {
 	return `
 DELETE FROM ` + table + ` d
-USING unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(account_id, source_id, customer_id)
-WHERE ` + sameKey("d", "c")
+WHERE d.ctid = ANY (ARRAY(SELECT t.tid` + storedRowsSQL(table, "t.ctid AS tid") + `))`
 }
 
 var deleteMetricsSQL = deleteKeysSQL("customer_metrics")
@@ -69,7 +78,10 @@ var deleteScheduleSQL = deleteKeysSQL("customer_metric_schedule")
 // Each import id a finished row carries is one of that import's customers caught up: one row
 // appended to recalc_import_progress per import takes them off its pending, at the later of now
 // and the calculation instant $6 (never before the metrics' calculated_at). Appended, not
-// updated: concurrent write-backs of one import's customers do not wait for each other.
+// updated: concurrent write-backs of one import's customers do not wait for each other. Rows are
+// counted per distinct import_ids array before the arrays are unnested: customers written by the
+// same imports (one bulk import's, or a series of imports over the same customers) carry the same
+// array, so a batch unnests each array once instead of once per customer.
 const finishSQL = `
 WITH done AS (
     DELETE FROM recalc_queue q
@@ -77,11 +89,15 @@ WITH done AS (
     WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
       AND q.version = c.version AND q.locked_by = $5
     RETURNING q.account_id, q.import_ids
+), alike AS (
+    SELECT d.account_id, d.import_ids, count(*) AS n
+    FROM done d WHERE d.import_ids <> '{}'
+    GROUP BY d.account_id, d.import_ids
 )
 INSERT INTO recalc_import_progress (account_id, import_id, customers, pending, at)
-SELECT d.account_id, i.import_id, 0, -count(*), greatest(clock_timestamp(), $6::timestamptz)
-FROM done d, unnest(d.import_ids) AS i(import_id)
-GROUP BY d.account_id, i.import_id`
+SELECT a.account_id, i.import_id, 0, -sum(a.n), greatest(clock_timestamp(), $6::timestamptz)
+FROM alike a, unnest(a.import_ids) AS i(import_id)
+GROUP BY a.account_id, i.import_id`
 
 // rerunSQL releases rows whose version moved while they were computed: a write landed meanwhile,
 // and the metrics just written may predate it, so the row stays queued and runs again (the fold made
