@@ -26,7 +26,7 @@ WITH computed AS (
         $10::bigint[], $11::text[])
         AS n(account_id, source_id, customer_id, currency, month, mrr_cents, change_cents, movement)
 ), stored AS (
-    SELECT t.*` + storedRowsSQL("customer_mrr_history", "t.ctid AS tid, t.*") + `
+    SELECT t.*` + storedRowsSQL(keyRows, "customer_mrr_history", "t.ctid AS tid, t.*", "") + `
 ), diff AS (
     SELECT s.tid, n.*
     FROM stored s FULL JOIN computed n

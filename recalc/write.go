@@ -35,21 +35,25 @@ func lockOwned(ctx context.Context, tx *gorm.DB, token string, items []item) ([]
 	return versions, nil
 }
 
-// storedRowsSQL is the FROM clause of table's rows (t, its columns cols) of the customers $1..$3
-// (c): one primary-key range scan per customer. OFFSET 0 keeps the LATERAL subquery from being
-// flattened into a join, which the planner, misjudging a table that grows during a drain (it has
-// no statistics until analyzed), ran as a sort-merge of the whole table for every batch.
-func storedRowsSQL(table, cols string) string {
+// keyRows is the customers $1..$3 (c), as storedRowsSQL takes them.
+const keyRows = "unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(account_id, source_id, customer_id)"
+
+// storedRowsSQL is the FROM clause of table's rows (t, its columns cols) of the customers keys (c)
+// that also satisfy cond: one primary-key range scan per customer. OFFSET 0 keeps the LATERAL
+// subquery from being flattened into a join, which the planner, misjudging a table that changes
+// faster than its statistics, ran as a sort-merge of the whole table, or as a nested loop over
+// the keys for every row, for each batch.
+func storedRowsSQL(keys, table, cols, cond string) string {
 	return `
-    FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(account_id, source_id, customer_id),
-         LATERAL (SELECT ` + cols + ` FROM ` + table + ` t WHERE ` + sameKey("t", "c") + ` OFFSET 0) t`
+    FROM ` + keys + `,
+         LATERAL (SELECT ` + cols + ` FROM ` + table + ` t WHERE ` + sameKey("t", "c") + cond + ` OFFSET 0) t`
 }
 
 // deleteKeysSQL deletes table's rows of the customers $1..$3, found by storedRowsSQL, by ctid.
 func deleteKeysSQL(table string) string {
 	return `
 DELETE FROM ` + table + ` d
-WHERE d.ctid = ANY (ARRAY(SELECT t.tid` + storedRowsSQL(table, "t.ctid AS tid") + `))`
+WHERE d.ctid = ANY (ARRAY(SELECT t.tid` + storedRowsSQL(keyRows, table, "t.ctid AS tid", "") + `))`
 }
 
 var deleteMetricsSQL = deleteKeysSQL("customer_metrics")
@@ -73,7 +77,10 @@ var deleteScheduleSQL = deleteKeysSQL("customer_metric_schedule")
 
 // finishSQL removes the queue rows whose version is still the claimed one: their metrics now
 // reflect every write. The version and locked_by tests repeat what lockOwned established, so the
-// statement is safe on its own.
+// statement is safe on its own; the rows are found by storedRowsSQL (as a join, a queue analyzed
+// while nothing was claimed made the planner expect one row held by us, and loop over the batch's
+// keys for each of the 1000: seconds per batch) and deleted by ctid (a row changed meanwhile
+// would be skipped, not deleted, but lockOwned holds them all).
 //
 // Each import id a finished row carries is one of that import's customers caught up: one row
 // appended to recalc_import_progress per import takes them off its pending, at the later of now
@@ -82,12 +89,12 @@ var deleteScheduleSQL = deleteKeysSQL("customer_metric_schedule")
 // counted per distinct import_ids array before the arrays are unnested: customers written by the
 // same imports (one bulk import's, or a series of imports over the same customers) carry the same
 // array, so a batch unnests each array once instead of once per customer.
-const finishSQL = `
+var finishSQL = `
 WITH done AS (
     DELETE FROM recalc_queue q
-    USING unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[]) AS c(account_id, source_id, customer_id, version)
-    WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
-      AND q.version = c.version AND q.locked_by = $5
+    WHERE q.ctid = ANY (ARRAY(SELECT t.tid` + storedRowsSQL(
+	"unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[]) AS c(account_id, source_id, customer_id, version)",
+	"recalc_queue", "t.ctid AS tid", " AND t.version = c.version AND t.locked_by = $5") + `))
     RETURNING q.account_id, q.import_ids
 ), alike AS (
     SELECT d.account_id, d.import_ids, count(*) AS n
@@ -102,12 +109,10 @@ GROUP BY a.account_id, i.import_id`
 // rerunSQL releases rows whose version moved while they were computed: a write landed meanwhile,
 // and the metrics just written may predate it, so the row stays queued and runs again (the fold made
 // it due). The computation itself succeeded, so the failure count starts over.
-const rerunSQL = `
+var rerunSQL = `
 UPDATE recalc_queue q
 SET locked_until = NULL, locked_by = NULL, attempts = 0, last_error = NULL, updated_at = now()
-FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(account_id, source_id, customer_id)
-WHERE q.account_id = c.account_id AND q.source_id = c.source_id AND q.customer_id = c.customer_id
-  AND q.locked_by = $4`
+WHERE q.ctid = ANY (ARRAY(SELECT t.tid` + storedRowsSQL(keyRows, "recalc_queue", "t.ctid AS tid", " AND t.locked_by = $4") + `))`
 
 // write stores the results of items, computed at t, and settles their queue rows, all in one
 // transaction: a customer's metrics, its monthly history, its schedule and its queue row change together or not at all.
