@@ -95,9 +95,10 @@
 //  2. Loads every claimed customer's non-archived invoices in one query and calls [Compute] per
 //     customer at one instant t for the whole batch.
 //  3. Writes back in one transaction: locks the rows it still holds (locked_by = its token),
-//     replaces their metrics rows and their history rows (one DELETE, one INSERT from arrays
-//     each, so history is never half-updated and exactly as fresh as the metrics; a customer
-//     whose computation failed keeps both), upserts or deletes their
+//     replaces their metrics rows (one DELETE, one INSERT from arrays) and brings their history
+//     rows up to date (one statement writing only the rows that differ), so history is never
+//     half-updated and exactly as fresh as the metrics (a customer whose computation failed
+//     keeps both), upserts or deletes their
 //     customer_metric_schedule rows, deletes the queue rows whose version is still the claimed one
 //     and releases (locked_until = NULL) those whose version moved: a write landed during the
 //     computation, so the customer runs once more and its metrics end up reflecting the last write.

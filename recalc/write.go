@@ -35,12 +35,30 @@ func lockOwned(ctx context.Context, tx *gorm.DB, token string, items []item) ([]
 	return versions, nil
 }
 
+// storedRowsSQL is the FROM clause of table's rows (t, its columns cols) of the customers keys (c)
+// of account $1 that also satisfy cond: one primary-key range scan per customer. OFFSET 0 keeps
+// the LATERAL subquery from being flattened into a join, which the planner, misjudging a table
+// that changes faster than its statistics, ran as a sort-merge of the whole table, or as a nested
+// loop over the keys for every row, for each batch.
+func storedRowsSQL(keys, table, cols, cond string) string {
+	return `
+    FROM ` + keys + `,
+         LATERAL (SELECT ` + cols + ` FROM ` + table + ` t WHERE ` + sameKey("t", "c") + cond + ` OFFSET 0) t`
+}
+
+// byTid is the WHERE clause of a statement on table (alias d) that touches the rows of account $1
+// found by storedRowsSQL(keys, table, ..., cond), by ctid. Naming the account as well keeps the
+// statement on one shard on Citus, where a ctid means something only within one.
+func byTid(d, keys, table, cond string) string {
+	return `WHERE ` + d + `.account_id = $1 AND ` + d + `.ctid = ANY (ARRAY(SELECT t.tid` +
+		storedRowsSQL(keys, table, "t.ctid AS tid", cond) + `))`
+}
+
 // deleteKeysSQL deletes table's rows of the customers $1..$3.
 func deleteKeysSQL(table string) string {
 	return `
 DELETE FROM ` + table + ` d
-USING ` + keysFrom("c") + `
-WHERE ` + sameKey("d", "c")
+` + byTid("d", keysFrom("c"), table, "")
 }
 
 var deleteMetricsSQL = deleteKeysSQL("customer_metrics")
@@ -64,24 +82,32 @@ var deleteScheduleSQL = deleteKeysSQL("customer_metric_schedule")
 
 // finishSQL removes the queue rows whose version is still the claimed one: their metrics now
 // reflect every write. The version and locked_by tests repeat what lockOwned established, so the
-// statement is safe on its own.
+// statement is safe on its own; the rows are found by storedRowsSQL (as a join, a queue analyzed
+// while nothing was claimed made the planner expect one row held by us, and loop over the batch's
+// keys for each of the 1000: seconds per batch) and deleted by ctid (a row changed meanwhile
+// would be skipped, not deleted, but lockOwned holds them all).
 //
 // Each import id a finished row carries is one of that import's customers caught up: one row
 // appended to recalc_import_progress per import takes them off its pending, at the later of now
 // and the calculation instant $6 (never before the metrics' calculated_at). Appended, not
-// updated: concurrent write-backs of one import's customers do not wait for each other.
-const finishSQL = `
+// updated: concurrent write-backs of one import's customers do not wait for each other. Rows are
+// counted per distinct import_ids array before the arrays are unnested: customers written by the
+// same imports (one bulk import's, or a series of imports over the same customers) carry the same
+// array, so a batch unnests each array once instead of once per customer.
+var finishSQL = `
 WITH done AS (
     DELETE FROM recalc_queue q
-    USING unnest($2::uuid[], $3::text[], $4::bigint[]) AS c(source_id, customer_id, version)
-    WHERE q.account_id = $1 AND q.source_id = c.source_id AND q.customer_id = c.customer_id
-      AND q.version = c.version AND q.locked_by = $5
+    ` + byTid("q", keysFrom("c", "$4::bigint[]"), "recalc_queue", " AND t.version = c.x1 AND t.locked_by = $5") + `
     RETURNING q.account_id, q.import_ids
+), alike AS (
+    SELECT d.account_id, d.import_ids, count(*) AS n
+    FROM done d WHERE d.import_ids <> '{}'
+    GROUP BY d.account_id, d.import_ids
 )
 INSERT INTO recalc_import_progress (account_id, import_id, customers, pending, at)
-SELECT d.account_id, i.import_id, 0, -count(*), greatest(clock_timestamp(), $6::timestamptz)
-FROM done d, unnest(d.import_ids) AS i(import_id)
-GROUP BY d.account_id, i.import_id`
+SELECT a.account_id, i.import_id, 0, -sum(a.n), greatest(clock_timestamp(), $6::timestamptz)
+FROM alike a, unnest(a.import_ids) AS i(import_id)
+GROUP BY a.account_id, i.import_id`
 
 // rerunSQL releases rows whose version moved while they were computed: a write landed meanwhile,
 // and the metrics just written may predate it, so the row stays queued and runs again (the fold made
@@ -89,8 +115,7 @@ GROUP BY d.account_id, i.import_id`
 var rerunSQL = `
 UPDATE recalc_queue q
 SET locked_until = NULL, locked_by = NULL, attempts = 0, last_error = NULL, updated_at = now()
-FROM ` + keysFrom("c") + `
-WHERE ` + sameKey("q", "c") + ` AND q.locked_by = $4`
+` + byTid("q", keysFrom("c"), "recalc_queue", " AND t.locked_by = $4")
 
 // write stores the results of items, computed at t, and settles their queue rows, all in one
 // transaction: a customer's metrics, its monthly history, its schedule and its queue row change together or not at all.
