@@ -20,12 +20,13 @@ type Progress interface {
 // Bar is the live bar of a terminal: rows done of total (when known), rows/s, ETA, counts.
 type Bar struct {
 	bar    *progressbar.ProgressBar
+	total  int64
 	counts client.Counts
 }
 
 // NewBar draws on w; total < 0 means unknown (a spinner).
 func NewBar(w io.Writer, total int64, label string) *Bar {
-	return &Bar{bar: progressbar.NewOptions64(total,
+	return &Bar{total: total, bar: progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(label),
 		progressbar.OptionShowCount(),
@@ -34,7 +35,7 @@ func NewBar(w io.Writer, total int64, label string) *Bar {
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionSetWidth(30),
-		progressbar.OptionClearOnFinish(),
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 	)}
 }
 
@@ -44,7 +45,15 @@ func (b *Bar) Add(c client.Counts) {
 	_ = b.bar.Add64(c.Rows)
 }
 
-func (b *Bar) Finish() { _ = b.bar.Finish() }
+// Finish draws the bar full when every row was counted, and leaves it as it is otherwise (a
+// run that stopped, or a total that was an estimate).
+func (b *Bar) Finish() {
+	if b.counts.Rows == b.total {
+		_ = b.bar.Finish()
+		return
+	}
+	_ = b.bar.Exit()
+}
 
 // Lines writes one line per tick (every 10 s off a terminal): rows so far, rows/s, counts.
 type Lines struct {

@@ -157,40 +157,54 @@ func (o *Options) send(ctx context.Context, b *batch) {
 	}
 }
 
-// collect counts the answers as they come, writes rows in error and acknowledges batches.
+// collect counts the answers in input order (batches answered early wait for those before
+// them, at most Concurrency of them), writes rows in error and acknowledges batches.
 func (o *Options) collect(done <-chan *batch, cancel context.CancelCauseFunc) (client.Counts, error) {
 	var total client.Counts
+	waiting := map[int]*batch{}
+	next := 1
 	for b := range done {
 		if b.err != nil {
 			cancel(b.err)
 			return total, b.err
 		}
-		if b.skipped {
-			total = total.Plus(o.State.Done[b.n])
-			o.progress(o.State.Done[b.n])
-			continue
-		}
-		if b.results == nil { // cancelled before it was sent
-			continue
-		}
-		var c client.Counts
-		for i, res := range b.results {
-			c.Add(res.ImportStatus)
-			if res.ImportStatus == client.StatusError && o.Errors != nil {
-				if err := o.Errors.Write(b.rows[i], res); err != nil {
-					cancel(err)
-					return total, fmt.Errorf("the errors file: %w", err)
-				}
+		waiting[b.n] = b
+		for ; waiting[next] != nil; next++ {
+			c, err := o.take(waiting[next])
+			delete(waiting, next)
+			total = total.Plus(c)
+			if err != nil {
+				cancel(err)
+				return total, err
 			}
-		}
-		total = total.Plus(c)
-		o.progress(c)
-		if err := o.State.Ack(b.n, c); err != nil {
-			cancel(err)
-			return total, fmt.Errorf("the state file: %w", err)
 		}
 	}
 	return total, nil
+}
+
+// take counts one answered batch, writes its rows in error and acknowledges it.
+func (o *Options) take(b *batch) (client.Counts, error) {
+	if b.skipped {
+		o.progress(o.State.Done[b.n])
+		return o.State.Done[b.n], nil
+	}
+	if b.results == nil { // cancelled before it was sent
+		return client.Counts{}, nil
+	}
+	var c client.Counts
+	for i, res := range b.results {
+		c.Add(res.ImportStatus)
+		if res.ImportStatus == client.StatusError && o.Errors != nil {
+			if err := o.Errors.Write(b.rows[i], res); err != nil {
+				return client.Counts{}, fmt.Errorf("the errors file: %w", err)
+			}
+		}
+	}
+	o.progress(c)
+	if err := o.State.Ack(b.n, c); err != nil {
+		return c, fmt.Errorf("the state file: %w", err)
+	}
+	return c, nil
 }
 
 func (o *Options) progress(c client.Counts) {
