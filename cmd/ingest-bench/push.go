@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// pushResult is one `invoice-ingest push` of a generated file.
+type pushResult struct {
+	format  string
+	rows    int
+	dur     time.Duration
+	peakMiB float64 // the push process's peak RSS (getrusage ru_maxrss)
+}
+
+// runPush writes -push-rows invoices as an NDJSON file and as a CSV file, then pushes each into
+// an empty invoices table with the real binary (`push --batch -batch --concurrency -clients`)
+// against the e2e server, timed from start to exit, and records the client's peak RSS.
+func (b *bench) runPush(ctx context.Context, srv *server, dir string) error {
+	n := b.cfg.pushRows
+	if n == 0 {
+		return nil
+	}
+	for _, format := range []string{"ndjson", "csv"} {
+		path := filepath.Join(dir, "push."+format)
+		if err := b.writePushFile(path, format, n); err != nil {
+			return err
+		}
+		if err := b.reset(ctx); err != nil {
+			return err
+		}
+		b.log("push: %s file of %d rows, %d rows a batch, concurrency %d", format, n, b.cfg.batch, b.cfg.clients)
+		r, err := b.pushFile(ctx, srv, path)
+		if err != nil {
+			return fmt.Errorf("push %s: %w", format, err)
+		}
+		r.format = format
+		b.pushes = append(b.pushes, r)
+		if err := os.Remove(path); err != nil {
+			return err
+		}
+		if err := b.countInvoices(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writePushFile generates rows 0..n-1 into path, untimed.
+func (b *bench) writePushFile(path, format string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	if format == "csv" {
+		_, _ = w.WriteString("id,customer_id,data_source,type,date,amount_cents,currency,start_date,end_date,plan_id,subscription_id,quantity,discount\n")
+	}
+	var line []byte
+	for i := range n {
+		inv := genInvoice(i, b.cfg.customers, 0)
+		if format == "csv" {
+			line = appendCSV(line[:0], &inv, "bench")
+		} else {
+			line = appendJSON(line[:0], &inv, "bench")
+		}
+		if _, err := w.Write(append(line, '\n')); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// appendCSV appends the row as a CSV record of writePushFile's header (no field needs quoting).
+func appendCSV(b []byte, v *invoice, source string) []byte {
+	b = append(append(append(append(b, v.id...), ','), v.customer...), ',')
+	b = append(append(append(append(b, source...), ','), v.typ...), ',')
+	b = append(v.date.AppendFormat(b, time.RFC3339), ',')
+	b = append(strconv.AppendInt(b, v.amount, 10), ',')
+	b = append(append(b, v.currency...), ',')
+	b = append(v.start.AppendFormat(b, time.RFC3339), ',')
+	b = append(v.end.AppendFormat(b, time.RFC3339), ',')
+	b = append(append(append(append(b, v.plan...), ','), v.sub...), ',')
+	if v.quantity != 0 {
+		b = strconv.AppendInt(b, v.quantity, 10)
+	}
+	b = append(b, ',')
+	if v.discount != 0 {
+		b = strconv.AppendInt(b, v.discount, 10)
+	}
+	return b
+}
+
+// pushFile runs the binary's push and checks its --json summary.
+func (b *bench) pushFile(ctx context.Context, srv *server, path string) (pushResult, error) {
+	cmd := exec.CommandContext(ctx, b.bin, "push", "--entity", "invoices", "--batch", strconv.Itoa(b.cfg.batch),
+		"--concurrency", strconv.Itoa(b.cfg.clients), "--json", path)
+	cmd.Env = append(os.Environ(), "INGEST_URL="+srv.base, "INGEST_API_KEY="+srv.key)
+	cmd.Stderr = io.Discard // a progress line every 10 s, and the summary
+	start := time.Now()
+	out, err := cmd.Output()
+	d := time.Since(start)
+	if err != nil {
+		return pushResult{}, fmt.Errorf("%v: %s", err, out)
+	}
+	var sum struct{ Rows, Inserted int }
+	if err := json.Unmarshal(out, &sum); err != nil {
+		return pushResult{}, fmt.Errorf("summary %q: %w", out, err)
+	}
+	if sum.Rows != b.cfg.pushRows || sum.Inserted != b.cfg.pushRows {
+		return pushResult{}, fmt.Errorf("summary %s: want %d rows inserted", out, b.cfg.pushRows)
+	}
+	peak := 0.0
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		peak = float64(ru.Maxrss) / 1024 // KiB on Linux
+	}
+	return pushResult{rows: sum.Rows, dur: d, peakMiB: peak}, nil
+}
+
+// reportPush prints each push next to the e2e insert pass of the same run.
+func (b *bench) reportPush(stdout io.Writer) {
+	e2e := b.rate("e2e", "insert")
+	for _, p := range b.pushes {
+		rate := float64(p.rows) / p.dur.Seconds()
+		fmt.Fprintf(stdout, "push: %d-row %s file: %.3f s, %.0f rows/s (%.2f x e2e insert, target >= 0.8: %s); client peak RSS %.1f MiB (target < 64 MiB: %s)\n",
+			p.rows, p.format, p.dur.Seconds(), rate, rate/e2e, verdict(rate/e2e >= 0.8), p.peakMiB, verdict(p.peakMiB < 64))
+	}
+}
