@@ -60,18 +60,26 @@ func Run(ctx context.Context, src Source, o Options) (client.Counts, error) {
 	}
 	go func() { wg.Wait(); close(done) }()
 	total, err := o.collect(done, cancel)
-	for range done { // drain after a failure so the workers end
-	}
-	if err == nil && ctx.Err() != nil {
-		err = context.Cause(ctx)
-	}
-	if err == nil {
-		err = readErr
-	}
 	if o.Progress != nil {
 		o.Progress.Finish()
 	}
-	return total, err
+	if err != nil {
+		// The workers end once the reader sees the cancellation; a reader blocked on standard
+		// input may not, so nobody waits for them here.
+		go func() {
+			for range done {
+			}
+		}()
+		if cause := context.Cause(ctx); errors.Is(err, context.Canceled) && cause != nil && !errors.Is(cause, context.Canceled) {
+			err = cause // a batch cancelled because another failed: report that failure
+		}
+		return total, err
+	}
+	// done is closed: the reader, then the workers, ended, so readErr is set.
+	if ctx.Err() != nil {
+		return total, context.Cause(ctx)
+	}
+	return total, readErr
 }
 
 func (o *Options) defaults() {
