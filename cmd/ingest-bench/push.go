@@ -45,6 +45,8 @@ func (b *bench) runPush(ctx context.Context, srv *server, dir string) error {
 		}
 		r.format = format
 		b.pushes = append(b.pushes, r)
+		b.log("  push %s: %d in %.3f s = %.0f/s (e2e insert %.0f/s), client peak RSS %.1f MiB", format, r.rows,
+			r.dur.Seconds(), float64(r.rows)/r.dur.Seconds(), b.rate("e2e", "insert"), r.peakMiB)
 		if err := os.Remove(path); err != nil {
 			return err
 		}
