@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -19,7 +19,7 @@ type pushResult struct {
 	format  string
 	rows    int
 	dur     time.Duration
-	peakMiB float64 // the push process's peak RSS (getrusage ru_maxrss)
+	peakMiB float64 // the push process's peak RSS (VmHWM, sampled every 20 ms while it runs)
 }
 
 // runPush writes -push-rows invoices as an NDJSON file and as a CSV file, then pushes each into
@@ -113,22 +113,44 @@ func (b *bench) pushFile(ctx context.Context, srv *server, path string) (pushRes
 		"--concurrency", strconv.Itoa(b.cfg.clients), "--json", path)
 	cmd.Env = append(os.Environ(), "INGEST_URL="+srv.base, "INGEST_API_KEY="+srv.key)
 	cmd.Stderr = io.Discard // a progress line every 10 s, and the summary
+	var out bytes.Buffer
+	cmd.Stdout = &out
 	start := time.Now()
-	out, err := cmd.Output()
+	if err := cmd.Start(); err != nil {
+		return pushResult{}, err
+	}
+	// VmHWM of the running child, sampled until it exits: getrusage's ru_maxrss would count the
+	// memory of this process, which the child shares until its exec.
+	peak, stop := 0.0, make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if v, err := vmHWM(cmd.Process.Pid); err == nil && v > peak {
+				peak = v
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
 	d := time.Since(start)
+	close(stop)
+	<-sampled
 	if err != nil {
-		return pushResult{}, fmt.Errorf("%v: %s", err, out)
+		return pushResult{}, fmt.Errorf("%v: %s", err, out.String())
 	}
 	var sum struct{ Rows, Inserted int }
-	if err := json.Unmarshal(out, &sum); err != nil {
-		return pushResult{}, fmt.Errorf("summary %q: %w", out, err)
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+		return pushResult{}, fmt.Errorf("summary %q: %w", out.String(), err)
 	}
 	if sum.Rows != b.cfg.pushRows || sum.Inserted != b.cfg.pushRows {
-		return pushResult{}, fmt.Errorf("summary %s: want %d rows inserted", out, b.cfg.pushRows)
-	}
-	peak := 0.0
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		peak = float64(ru.Maxrss) / 1024 // KiB on Linux
+		return pushResult{}, fmt.Errorf("summary %s: want %d rows inserted", out.String(), b.cfg.pushRows)
 	}
 	return pushResult{rows: sum.Rows, dur: d, peakMiB: peak}, nil
 }
