@@ -49,18 +49,9 @@ func TestPushProgressBar(t *testing.T) {
 	go func() { _, _ = io.Copy(&screen, ptmx); close(read) }() // ends when tty is closed
 	file := writeFile(t, "invoices.csv", invoiceCSV(6))
 	var out bytes.Buffer
-	lookup := func(k string) (string, bool) {
-		switch k {
-		case "INGEST_URL":
-			return s.url, true
-		case "INGEST_API_KEY":
-			return s.key, true
-		}
-		return "", false
-	}
 	h := &clientHooks{now: fakeClock(), terminal: true}
 	err = runCommand(context.Background(), []string{"push", "--entity", "invoices", "--source", "src", "--batch", "2", file},
-		env{lookup: lookup, stdout: &out, stderr: tty, hooks: h})
+		env{lookup: s.lookup(nil), stdout: &out, stderr: tty, hooks: h})
 	require.NoError(t, err)
 	require.NoError(t, tty.Close())
 	<-read

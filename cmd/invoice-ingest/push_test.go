@@ -29,7 +29,7 @@ type pushServer struct {
 	url, key string
 	mu       sync.Mutex
 	front    func(w http.ResponseWriter, r *http.Request) bool // true: answered here
-	posts    map[string]int                                  // POSTs that reached the API, by path
+	posts    map[string]int                                    // POSTs that reached the API, by path
 }
 
 func newPushServer(t *testing.T) *pushServer {
@@ -121,7 +121,17 @@ func (s *pushServer) run(t *testing.T, ctx context.Context, h *clientHooks, vars
 	if h.ticks == nil {
 		h.ticks = make(chan time.Time) // no tick: no progress line
 	}
-	lookup := func(k string) (string, bool) {
+	lookup := s.lookup(vars)
+	var stderr io.Writer = &errOut
+	err := runCommand(ctx, args, env{lookup: lookup, stdout: &out, stderr: stderr, hooks: h})
+	run.code = exitCode(err, &errOut)
+	run.stdout, run.stderr = out.String(), errOut.String()
+	return run
+}
+
+// lookup is the environment of a client of s, with vars.
+func (s *pushServer) lookup(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
 		switch k {
 		case "INGEST_URL":
 			return s.url, true
@@ -131,11 +141,6 @@ func (s *pushServer) run(t *testing.T, ctx context.Context, h *clientHooks, vars
 		v, ok := vars[k]
 		return v, ok
 	}
-	var stderr io.Writer = &errOut
-	err := runCommand(ctx, args, env{lookup: lookup, stdout: &out, stderr: stderr, hooks: h})
-	run.code = exitCode(err, &errOut)
-	run.stdout, run.stderr = out.String(), errOut.String()
-	return run
 }
 
 // fakeClock advances one second per reading, so durations and rates are exact.
