@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"golang.org/x/term"
@@ -29,6 +30,18 @@ type clientHooks struct {
 	sleep    func(ctx context.Context, d time.Duration) error
 	stdin    io.Reader
 	terminal bool
+}
+
+// clientMemoryLimit is the soft heap limit of push and sync (unless GOMEMLIMIT is set): the
+// garbage collector works harder near it, keeping a client's peak RSS small whatever the file's
+// size (README Performance).
+const clientMemoryLimit = 40 << 20
+
+// limitMemory sets clientMemoryLimit unless the environment sets GOMEMLIMIT.
+func limitMemory(e env) {
+	if _, set := e.lookup("GOMEMLIMIT"); !set && e.hooks == nil {
+		debug.SetMemoryLimit(clientMemoryLimit)
+	}
 }
 
 // hooksOf returns e's hooks, the real ones when e has none.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"invoice-ingest/client"
@@ -55,6 +54,7 @@ func pushCommand(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	limitMemory(e)
 	start := h.now()
 	total, errsWritten, err := o.pushAll(ctx, c, e, h)
 	return finish(e, h, "push", start, total, o.asJSON, errsWritten, err)
@@ -210,5 +210,3 @@ func outcome(c client.Counts, errorsFile bool, err error) error {
 	}
 	return exitError{1, err.Error()}
 }
-
-var _ = io.Discard

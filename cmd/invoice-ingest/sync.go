@@ -60,6 +60,7 @@ func syncStripeCommand(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	o.Client, o.Stripe = c, stripesync.NewStripe(key, base, nil)
+	limitMemory(e)
 	var stops []func()
 	o.Progress = func(entity client.Entity) loader.Progress {
 		p, stop := newProgress(e, h, "stripe "+string(entity), -1)
