@@ -45,7 +45,7 @@ func newContractTransport(t testing.TB) *contractTransport {
 	c := &contractTransport{t: t}
 	t.Cleanup(func() {
 		if c.exchanges == 0 {
-			t.Error("openapi: no exchange was checked")
+			t.Error("openapi: the client sent nothing through the checking transport")
 		}
 	})
 	return c
@@ -67,6 +67,9 @@ func (c *contractTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		return nil, err
 	}
 	res.Body = io.NopCloser(bytes.NewReader(body))
+	c.mu.Lock()
+	c.exchanges++
+	c.mu.Unlock()
 	if res.Header.Get(injected) == "" {
 		c.check(req, sent, res, body)
 	}
@@ -95,9 +98,6 @@ func (c *contractTransport) check(req *http.Request, sent []byte, res *http.Resp
 		_, reqErrs := pick.ValidateHttpRequestSync(r)
 		errs = append(errs, reqErrs...)
 	}
-	c.mu.Lock()
-	c.exchanges++
-	c.mu.Unlock()
 	for _, m := range messages(errs) {
 		c.t.Errorf("openapi: %s %s -> %d: %s", req.Method, req.URL.RequestURI(), res.StatusCode, m)
 	}
