@@ -18,6 +18,9 @@
 #   ARGS               make cli: the command line of invoice-ingest (e.g. ARGS='accounts list').
 #   PGBOUNCER_REQUIRED make test: set to 1 when root (then a missing pgbouncer fails the
 #                      PgBouncer tests instead of skipping them).
+#   STRIPE_MOCK, STRIPE_MOCK_REQUIRED  make test: the stripe-mock binary .ci/stripe-mock.sh
+#                      installs into bin/, and 1 when it is installed or we are root (then the
+#                      sync stripe tests must run instead of skipping).
 # The Go toolchain's own variables (GOFLAGS, GOPROXY, ...) apply as usual.
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -50,7 +53,8 @@ cli:
 # cloned from a migrated template; afterwards the run's databases and the templates are dropped
 # (models/dbtest/cleanup), whatever the result, and go test's exit status is kept. As root (CI) it
 # installs Debian's pgbouncer when missing and the PgBouncer tests must run (.ci/pgbouncer.sh);
-# otherwise they skip without one.
+# otherwise they skip without one. stripe-mock is installed into bin/ (.ci/stripe-mock.sh) for the
+# sync stripe tests.
 test:
 	@server=$${TEST_DATABASE_URL:-}
 	if [ -z "$$server" ]; then server=$$(bash .ci/postgres.sh); fi
@@ -66,6 +70,8 @@ test:
 	  race=; export CGO_ENABLED=0
 	fi
 	if [ "$$(bash .ci/pgbouncer.sh)" = required ]; then export PGBOUNCER_REQUIRED=1; fi
+	{ read -r mock; read -r need; } < <(bash .ci/stripe-mock.sh)
+	export STRIPE_MOCK=$$mock; if [ "$$need" = required ]; then export STRIPE_MOCK_REQUIRED=1; fi
 	export TEST_DATABASE_URL=$$server DBTEST_RUN=$$(printf 'm%x%x' "$$(date +%s)" $$$$)
 	trap : INT # Ctrl-C stops go test, not the cleanup after it
 	rc=0; go test $$race -count=1 $(TESTFLAGS) $(PKGS) || rc=$$?

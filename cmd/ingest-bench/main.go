@@ -74,6 +74,8 @@ type bench struct {
 	ndjson   *ndjsonResult
 	fresh    *freshnessResult
 	srv      *server // the e2e server, whose CPU use timePass reports
+	pushes   []pushResult
+	tmp      string // a directory of this run, removed at the end
 }
 
 // run is the whole command; it never exits, so the smoke test can drive it.
@@ -99,6 +101,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	b.tmp = tmp
 	if b.bin, err = scratch.Binary(ctx, cfg.binary, tmp, b.log); err != nil {
 		return err
 	}
@@ -134,6 +137,7 @@ func (b *bench) runSteps(ctx context.Context, srv *server) error {
 		{"GORM", func(ctx context.Context) error { return b.runGorm(ctx, rows, changed) }},
 		{"RSS", b.runRSS},
 		{"e2e", func(ctx context.Context) error { return b.runE2E(ctx, srv, rows, changed) }},
+		{"push", func(ctx context.Context) error { return b.runPush(ctx, srv, b.tmp) }},
 		{"recalc", b.runRecalc},
 		{"backfill", func(ctx context.Context) error { return b.runBackfill(ctx, srv) }},
 		{"NDJSON", b.runNDJSON},

@@ -21,7 +21,7 @@ func TestSmoke(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	err := run(t.Context(), []string{"-rows", "3000", "-batch", "500", "-clients", "2", "-recalc-customers", "500",
-		"-ndjson-rows", "2000", "-freshness", "2s", "-freshness-rate", "2000", "-database-url", dbtest.ServerURL()}, &stdout, &stderr)
+		"-ndjson-rows", "2000", "-push-rows", "2000", "-freshness", "2s", "-freshness-rate", "2000", "-database-url", dbtest.ServerURL()}, &stdout, &stderr)
 	require.NoError(t, err, "stderr:\n%s", stderr.String())
 
 	out := strings.TrimSpace(stdout.String())
@@ -42,6 +42,8 @@ func TestSmoke(t *testing.T) {
 	require.Equal(t, want, keys)
 	require.Contains(t, out, "NDJSON: one stream of 2000 rows")
 	require.Contains(t, out, "RSS: one 10000-row JSON request")
+	require.Regexp(t, `push: 2000-row ndjson file: .* rows/s \([0-9.]+ x e2e insert`, out)
+	require.Regexp(t, `push: 2000-row csv file: .* client peak RSS [1-9][0-9.]* MiB`, out)
 	require.Regexp(t, `Freshness: .* [1-9][0-9]* probes: p50 `, out, "at least one probe saw its write")
 }
 

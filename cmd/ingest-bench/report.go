@@ -85,6 +85,7 @@ func (b *bench) report(stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	b.reportMemory(stdout)
+	b.reportPush(stdout)
 	if r := b.backfill; r != nil {
 		r.report(stdout)
 	}

@@ -15,6 +15,7 @@ import (
 type env struct {
 	lookup         config.Lookup
 	stdout, stderr io.Writer
+	hooks          *clientHooks // push and sync: what tests replace; nil: the real ones
 }
 
 // command is one entry of a command table: the top level (serve, migrate, ...) or the actions of

@@ -33,6 +33,8 @@ var commands = []command{
 	{"accounts", "create and list accounts", accountsCommand},
 	{"keys", "create, list and revoke API keys", keysCommand},
 	{"recalc", "show the recalculation queue", recalcCommand},
+	{"push", "push CSV, NDJSON or JSON files of rows to a running service", pushCommand},
+	{"sync", "sync a billing system (stripe) into a running service", syncCommand},
 	{"healthcheck", "exit 0 when the local service answers /readyz (for container health checks)", healthcheckCommand},
 	{"version", "print the version and build information", versionCommand},
 }
@@ -47,7 +49,8 @@ func usage() string {
 	b.WriteString(`  help CMD     print the help of a command
 
 Run 'invoice-ingest help COMMAND' (or COMMAND --help) for a command's flags; a flag may be
-written -flag or --flag. Exit status: 0 done, 1 the command failed, 2 a wrong command line.
+written -flag or --flag. Exit status: 0 done, 1 the command failed (push, sync: some rows in
+error), 2 a wrong command line, 3 push or sync gave up (the service kept failing).
 Only serve and migrate create or migrate the database; every other command needs a migrated one.
 Configuration comes from the environment: DATABASE_URL, HTTP_ADDR, INGEST_MAX_ROWS,
 INGEST_MAX_BODY_BYTES, RECALC_WORKERS, LOG_LEVEL, DEBUG_ADDR (see docs/cli.md).
@@ -60,9 +63,13 @@ INGEST_MAX_BODY_BYTES, RECALC_WORKERS, LOG_LEVEL, DEBUG_ADDR (see docs/cli.md).
 func exitCode(err error, stderr io.Writer) int {
 	var u usageError
 	var m *models.Error
+	var x exitError
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &x):
+		fmt.Fprintln(stderr, "invoice-ingest:", oneLine(x.msg))
+		return x.code
 	case errors.As(err, &u):
 		fmt.Fprintln(stderr, "invoice-ingest:", u.msg)
 		if u.usage == "" {
