@@ -9,6 +9,8 @@ import (
 	"os"
 	"time"
 
+	"gorm.io/gorm"
+
 	"invoice-ingest/models"
 )
 
@@ -30,6 +32,10 @@ type Config struct {
 	// owners' periodic cleanups (imports' interruption, retention and key expiry) ride along
 	// without recalc knowing them. Its error is logged.
 	AlsoSweep func(ctx context.Context) error
+	// Written, when set, is called in each write-back's transaction, after its writes, with the
+	// MRR changes and the imports it caught up some customers of (webhooks record their events
+	// there: committed with the metrics, or not at all). An error fails the write-back.
+	Written func(ctx context.Context, tx *gorm.DB, w Written) error
 }
 
 // Defaults of Config.
