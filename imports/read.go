@@ -127,9 +127,13 @@ func withMetrics(ctx context.Context, db *gorm.DB, account uuid.UUID, list []Imp
 // cursorPrefix binds this list's cursors (models.EncodeTimeCursor) to it.
 const cursorPrefix = "i."
 
-func encodeCursor(at time.Time, id uuid.UUID) string { return models.EncodeTimeCursor(cursorPrefix, at, id) }
+func encodeCursor(at time.Time, id uuid.UUID) string {
+	return models.EncodeTimeCursor(cursorPrefix, at, id)
+}
 
-func decodeCursor(s string) (time.Time, uuid.UUID, error) { return models.DecodeTimeCursor(cursorPrefix, s) }
+func decodeCursor(s string) (time.Time, uuid.UUID, error) {
+	return models.DecodeTimeCursor(cursorPrefix, s)
+}
 
 // ErrorRows calls fn with each kept row in error of the account's import id, in index order,
 // streaming them from one query: ENOTFOUND before any call when there is no such import.

@@ -84,6 +84,10 @@ func scanDeliveries(ctx context.Context, db *gorm.DB, q string, args []any) ([]D
 // cursorPrefix binds this list's cursors (models.EncodeTimeCursor) to it.
 const cursorPrefix = "w."
 
-func encodeCursor(at time.Time, id uuid.UUID) string { return models.EncodeTimeCursor(cursorPrefix, at, id) }
+func encodeCursor(at time.Time, id uuid.UUID) string {
+	return models.EncodeTimeCursor(cursorPrefix, at, id)
+}
 
-func decodeCursor(s string) (time.Time, uuid.UUID, error) { return models.DecodeTimeCursor(cursorPrefix, s) }
+func decodeCursor(s string) (time.Time, uuid.UUID, error) {
+	return models.DecodeTimeCursor(cursorPrefix, s)
+}
