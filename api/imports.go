@@ -7,9 +7,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
 	"invoice-ingest/imports"
 	"invoice-ingest/ingest"
+	"invoice-ingest/models"
+	"invoice-ingest/webhooks"
 )
 
 // Every write request to /data/{customers,plans,invoices} that gets as far as its rows is an
@@ -82,4 +85,31 @@ func (s *Server) afterFailure(c *gin.Context, held *heldKey, h imports.Header) {
 			log.Warn("record failed import", "error", err.Error())
 		}
 	}()
+}
+
+// recordImport records a JSON request's import, finished, and its webhook events (SPEC 9) in
+// tx: the write transaction, or, when the batch wrote nothing, a transaction of its own on the
+// plain session tx is then.
+func recordImport(ctx context.Context, tx *gorm.DB, imp imports.Header, b imports.Batch, wrote bool) error {
+	record := func(tx *gorm.DB) error {
+		if err := imports.RecordRequest(tx, imp, b); err != nil {
+			return err
+		}
+		return webhooks.ImportFinished(ctx, tx, imp.AccountID, imp.ID, models.Now())
+	}
+	if wrote {
+		return record(tx)
+	}
+	return tx.Transaction(record)
+}
+
+// finishStreamImport ends a stream's import with status and, in the same transaction, records
+// its webhook events.
+func finishStreamImport(ctx context.Context, db *gorm.DB, imp imports.Header, status string) error {
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := imports.Finish(ctx, tx, imp.AccountID, imp.ID, status); err != nil || status != imports.Completed {
+			return err
+		}
+		return webhooks.ImportFinished(ctx, tx, imp.AccountID, imp.ID, models.Now())
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -14,44 +13,8 @@ import (
 	"invoice-ingest/models"
 )
 
-// importResponse is an import on the wire (SPEC 4). finished_at and metrics.caught_up_at are null
-// until they happen.
-type importResponse struct {
-	ID              string        `json:"id"`
-	Entity          string        `json:"entity"`
-	Status          string        `json:"status"`
-	DryRun          bool          `json:"dry_run"`
-	ContentType     string        `json:"content_type"`
-	KeyID           string        `json:"key_id"`
-	StartedAt       time.Time     `json:"started_at"`
-	FinishedAt      *time.Time    `json:"finished_at"`
-	Rows            int64         `json:"rows"`
-	Inserted        int64         `json:"inserted"`
-	Updated         int64         `json:"updated"`
-	Unchanged       int64         `json:"unchanged"`
-	Errors          int64         `json:"errors"`
-	ErrorsTruncated bool          `json:"errors_truncated"`
-	Metrics         importMetrics `json:"metrics"`
-}
-
-// importMetrics is how far the recalculation an import queued has come.
-type importMetrics struct {
-	Customers  int64      `json:"customers"`
-	Pending    int64      `json:"pending"`
-	CaughtUpAt *time.Time `json:"caught_up_at"`
-}
-
-func toImportResponse(i imports.Import) importResponse {
-	c := i.Counts
-	return importResponse{
-		ID: i.ID.String(), Entity: i.Entity, Status: i.Status, DryRun: i.DryRun, ContentType: i.ContentType,
-		KeyID: i.KeyID.String(), StartedAt: i.StartedAt.UTC(), FinishedAt: utcOrNil(i.FinishedAt),
-		Rows: c.Rows, Inserted: c.Inserted, Updated: c.Updated, Unchanged: c.Unchanged, Errors: c.Errors,
-		ErrorsTruncated: i.ErrorsTruncated,
-		Metrics: importMetrics{Customers: i.Metrics.Customers, Pending: i.Metrics.Pending,
-			CaughtUpAt: utcOrNil(i.Metrics.CaughtUpAt)},
-	}
-}
+// toImportResponse is an import on the wire (SPEC 4), the same object the import webhooks carry.
+func toImportResponse(i imports.Import) imports.Object { return i.Object() }
 
 // listImports serves GET /data/imports?limit=&cursor=&source=: the account's imports, newest
 // first; with source (UUID or name), only those whose rows named that data source.

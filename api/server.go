@@ -67,6 +67,7 @@ func (s *Server) Handler() http.Handler {
 	write.POST("/data_sources", s.createDataSource)
 	s.readRoutes(read)
 	s.writeRoutes(write)
+	s.webhookRoutes(read, write)
 	return r
 }
 

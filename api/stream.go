@@ -91,7 +91,7 @@ func finishStatus(err error, body *streamBody) string {
 func (s *Server) finishImport(c *gin.Context, imp imports.Header, status string) {
 	ctx, cancel := detached(c)
 	defer cancel()
-	if err := imports.Finish(ctx, s.DB.Gorm, imp.AccountID, imp.ID, status); err != nil {
+	if err := finishStreamImport(ctx, s.DB.Gorm, imp, status); err != nil {
 		logger(c).Warn("finish import", "error", err.Error())
 	}
 }

@@ -101,7 +101,7 @@ func (s *Server) upsertJSON(c *gin.Context, entity string, batch batchFunc, opt 
 			answer = appendRowResults(answer[:0], res, imp.ID)
 			b.Answer = &imports.Answer{Key: held.key, Token: held.token, Status: answerStored, Body: answer}
 		}
-		return imports.RecordRequest(tx, imp, b)
+		return recordImport(c.Request.Context(), tx, imp, b, wrote)
 	}
 	res, err := batch(c.Request.Context(), accountID(c), rows, opt)
 	if err != nil {

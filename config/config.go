@@ -41,6 +41,8 @@ type Config struct {
 	DB Database // DB_*: the database pool (config/database.go)
 
 	Imports Imports // IDEMPOTENCY_TTL, IMPORTS_RETENTION (config/imports.go)
+
+	Webhooks Webhooks // WEBHOOK_* (config/webhooks.go)
 }
 
 // Limits are the admission limits of one process (docs/limits.md).
@@ -99,7 +101,7 @@ func Load(lookup Lookup) (Config, error) {
 	if c.LogLevel, err = logLevel(getenv("LOG_LEVEL")); err != nil {
 		return c, err
 	}
-	return c, errors.Join(c.loadImports(getenv), c.loadStreams(getenv))
+	return c, errors.Join(c.loadImports(getenv), c.loadStreams(getenv), c.loadWebhooks(getenv))
 }
 
 // loadAddrs reads the listen addresses: HTTP_ADDR, METRICS_ADDR (set empty: off), DEBUG_ADDR.

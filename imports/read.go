@@ -3,10 +3,7 @@ package imports
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -127,30 +124,15 @@ func withMetrics(ctx context.Context, db *gorm.DB, account uuid.UUID, list []Imp
 	return list, nil
 }
 
-// A cursor of the imports list is "i." then base64url of "<started_at in µs>.<id>": bound to this
-// list (another list's cursor is refused), opaque to clients.
+// cursorPrefix binds this list's cursors (models.EncodeTimeCursor) to it.
 const cursorPrefix = "i."
 
 func encodeCursor(at time.Time, id uuid.UUID) string {
-	return cursorPrefix + base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%s", at.UnixMicro(), id))
+	return models.EncodeTimeCursor(cursorPrefix, at, id)
 }
 
 func decodeCursor(s string) (time.Time, uuid.UUID, error) {
-	bad := models.Errorf(models.EINVALID, "Invalid cursor.")
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(s, cursorPrefix))
-	if err != nil || !strings.HasPrefix(s, cursorPrefix) || len(s) > 200 {
-		return time.Time{}, uuid.Nil, bad
-	}
-	micros, idText, ok := strings.Cut(string(b), ".")
-	n, err := strconv.ParseInt(micros, 10, 64)
-	if !ok || err != nil {
-		return time.Time{}, uuid.Nil, bad
-	}
-	id, err := uuid.Parse(idText)
-	if err != nil || len(idText) != 36 {
-		return time.Time{}, uuid.Nil, bad
-	}
-	return time.UnixMicro(n).UTC(), id, nil
+	return models.DecodeTimeCursor(cursorPrefix, s)
 }
 
 // ErrorRows calls fn with each kept row in error of the account's import id, in index order,

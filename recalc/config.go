@@ -9,6 +9,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
 	"invoice-ingest/models"
 )
 
@@ -30,6 +33,14 @@ type Config struct {
 	// owners' periodic cleanups (imports' interruption, retention and key expiry) ride along
 	// without recalc knowing them. Its error is logged.
 	AlsoSweep func(ctx context.Context) error
+	// Written, when set, is called in each write-back's transaction, after its writes, with the
+	// MRR changes and the imports it caught up some customers of (webhooks record their events
+	// there: committed with the metrics, or not at all). An error fails the write-back.
+	Written func(ctx context.Context, tx *gorm.DB, w Written) error
+	// Watched, when set with Written, says in the write-back's transaction whether anything
+	// listens to the account's write-backs; when it says no, the write-back skips reading what
+	// Written would be told (the previous MRR, the imports caught up) and does not call it.
+	Watched func(ctx context.Context, tx *gorm.DB, account uuid.UUID) (bool, error)
 }
 
 // Defaults of Config.

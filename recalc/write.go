@@ -131,6 +131,10 @@ func (p *Pool) write(ctx context.Context, token string, items []item, results []
 			return err
 		}
 		w = planWrite(items, results, versions)
+		told, err := p.beforeWrite(ctx, tx, w, token)
+		if err != nil {
+			return err
+		}
 		if err := w.storeMetrics(ctx, tx, t); err != nil {
 			return err
 		}
@@ -141,6 +145,9 @@ func (p *Pool) write(ctx context.Context, token string, items []item, results []
 			return err
 		}
 		if err := w.settleQueue(ctx, tx, token, t); err != nil {
+			return err
+		}
+		if err := p.afterWrite(ctx, tx, w, told, t); err != nil {
 			return err
 		}
 		if len(w.failed) > 0 {

@@ -25,6 +25,7 @@ type config struct {
 	pushRows        int // rows of the generated files `invoice-ingest push` sends (0 = skip)
 	freshness       time.Duration
 	freshnessRate   int
+	webhookLatency  bool
 	binary          string // a prebuilt invoice-ingest; built from the module when empty
 }
 
@@ -50,6 +51,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.pushRows, "push-rows", 0, "rows of an NDJSON and a CSV file pushed by `invoice-ingest push` against the e2e server (0 = skip)")
 	fs.DurationVar(&c.freshness, "freshness", 10*time.Second, "how long to measure write-to-fresh-metrics delay under steady load (0 = skip)")
 	fs.IntVar(&c.freshnessRate, "freshness-rate", 10000, "invoice rows/s of the steady load while freshness is measured")
+	fs.BoolVar(&c.webhookLatency, "webhook-latency", false, "during -freshness, also measure import.completed webhook latency (write answer to a local receiver)")
 	fs.StringVar(&c.binary, "binary", "", "prebuilt invoice-ingest binary (default: go build ./cmd/invoice-ingest from the module root)")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -43,11 +43,22 @@ func (b *bench) runFreshness(ctx context.Context, rows, changed []invoice) error
 		return err
 	}
 	b.log("freshness: fresh server with 2 workers, %d rows/s of load for %s", b.cfg.freshnessRate, b.cfg.freshness)
-	srv, err := b.startServerWorkers(ctx, 2)
+	var env []string
+	if b.cfg.webhookLatency {
+		env = []string{"WEBHOOK_ALLOW_PRIVATE=true"}
+	}
+	srv, err := b.startServerWorkers(ctx, 2, env...)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
+	var hooks *webhookLatency
+	if b.cfg.webhookLatency {
+		if hooks, err = startWebhookLatency(ctx, srv); err != nil {
+			return err
+		}
+		defer func() { b.webhooks, b.webhooksMissing = hooks.result() }()
+	}
 	probe := `{"id": "probe", "data_source": "bench", "name": "probe"}`
 	res, err := srv.post(ctx, "/data/customers", "application/json", strings.NewReader(probe))
 	if err != nil {

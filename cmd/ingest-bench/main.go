@@ -73,9 +73,13 @@ type bench struct {
 	rss      *rssResult
 	ndjson   *ndjsonResult
 	fresh    *freshnessResult
-	srv      *server // the e2e server, whose CPU use timePass reports
-	pushes   []pushResult
-	tmp      string // a directory of this run, removed at the end
+	// webhooks is the -webhook-latency result; webhooksMissing the writes whose event had not
+	// arrived when the phase ended.
+	webhooks        *freshnessResult
+	webhooksMissing int
+	srv             *server // the e2e server, whose CPU use timePass reports
+	pushes          []pushResult
+	tmp             string // a directory of this run, removed at the end
 }
 
 // run is the whole command; it never exits, so the smoke test can drive it.

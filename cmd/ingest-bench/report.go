@@ -93,6 +93,10 @@ func (b *bench) report(stdout io.Writer) error {
 		fmt.Fprintf(stdout, "Freshness: write to fresh metrics under %d rows/s of steady load, RECALC_WORKERS=2, %d probes: p50 %.0f ms, p95 %.0f ms, max %.0f ms\n",
 			b.cfg.freshnessRate, len(f.delays), f.quantile(0.5), f.quantile(0.95), f.quantile(1))
 	}
+	if w := b.webhooks; w != nil {
+		fmt.Fprintf(stdout, "Webhooks: import.completed, write answer to receiver under %d rows/s of steady load, WEBHOOK_WORKERS=2, %d events (%d not arrived at the end): p50 %.0f ms, p95 %.0f ms, max %.0f ms\n",
+			b.cfg.freshnessRate, len(w.delays), b.webhooksMissing, w.quantile(0.5), w.quantile(0.95), w.quantile(1))
+	}
 	line, err := json.Marshal(b.summary())
 	if err != nil {
 		return err

@@ -23,6 +23,8 @@ type server struct {
 	base   string
 	key    string
 	client *http.Client
+	// answered, when set, is told the Import-Id of every write post's answer (-webhook-latency).
+	answered func(importID string)
 }
 
 // startServer starts `serve` on a free port with RECALC_WORKERS=0, so recalculation never
@@ -31,15 +33,16 @@ func (b *bench) startServer(ctx context.Context) (*server, error) {
 	return b.startServerWorkers(ctx, 0)
 }
 
-// startServerWorkers is startServer with the given number of recalculation workers.
-func (b *bench) startServerWorkers(ctx context.Context, workers int) (*server, error) {
+// startServerWorkers is startServer with the given number of recalculation workers and more
+// environment.
+func (b *bench) startServerWorkers(ctx context.Context, workers int, env ...string) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	c, err := b.startChild([]string{"serve"}, "HTTP_ADDR="+addr, "RECALC_WORKERS="+strconv.Itoa(workers))
+	c, err := b.startChild([]string{"serve"}, append([]string{"HTTP_ADDR=" + addr, "RECALC_WORKERS=" + strconv.Itoa(workers)}, env...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +78,11 @@ func (s *server) post(ctx context.Context, path, contentType string, body io.Rea
 	}
 	req.Header.Set("Authorization", "Bearer "+s.key)
 	req.Header.Set("Content-Type", contentType)
-	return s.client.Do(req)
+	res, err := s.client.Do(req)
+	if err == nil && s.answered != nil {
+		s.answered(res.Header.Get("Import-Id"))
+	}
+	return res, err
 }
 
 // createSource creates the data source through the API and returns its id.

@@ -16,6 +16,7 @@ import (
 	"invoice-ingest/models"
 	"invoice-ingest/recalc"
 	"invoice-ingest/telemetry"
+	"invoice-ingest/webhooks"
 )
 
 // serveOptions is what serve and worker take from their command line and the process.
@@ -29,13 +30,14 @@ type serveOptions struct {
 }
 
 const serveAbout = `Create the database if missing and apply pending migrations, then serve the HTTP API
-and run RECALC_WORKERS recalculation workers until SIGINT or SIGTERM. Then, for SHUTDOWN_DRAIN
-(2 s), /readyz answers 503 and answers close their connections while requests still arrive; then
-it stops accepting, lets JSON requests finish and ends NDJSON streams at a chunk boundary (20 s at
+and run RECALC_WORKERS recalculation and WEBHOOK_WORKERS webhook delivery workers until SIGINT
+or SIGTERM. Then, for SHUTDOWN_DRAIN (2 s), /readyz answers 503 and answers close their
+connections while requests still arrive; then it stops accepting, lets JSON requests finish and ends NDJSON streams at a chunk boundary (20 s at
 most), and stops the workers, which release their claims. Exit 0 whenever the shutdown ran.`
 
-const workerAbout = `Run RECALC_WORKERS (at least 1) recalculation workers, without the HTTP API, until SIGINT
-or SIGTERM. The database must exist and be migrated: run "invoice-ingest migrate" first.`
+const workerAbout = `Run RECALC_WORKERS (at least 1) recalculation workers and WEBHOOK_WORKERS webhook delivery
+workers, without the HTTP API, until SIGINT or SIGTERM. The database must exist and be migrated:
+run "invoice-ingest migrate" first.`
 
 func serveCommand(ctx context.Context, args []string, e env) error {
 	return serve(ctx, args, e, true)
@@ -209,22 +211,45 @@ func stopWorkers(log *slog.Logger, w *workers) {
 	}
 }
 
-// startWorkers starts RECALC_WORKERS workers; serve may run none, worker must run some.
+// startWorkers starts RECALC_WORKERS recalculation workers and WEBHOOK_WORKERS webhook
+// delivery loops; serve may run none, worker must run some recalculation workers. Stopping
+// them waits for both.
 func startWorkers(db *models.DB, cfg config.Config, log *slog.Logger, metrics *telemetry.Metrics, withHTTP bool) (*workers, error) {
 	if cfg.RecalcWorkers <= 0 && !withHTTP {
 		return nil, errors.New("RECALC_WORKERS: must be at least 1 for the worker command")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &workers{cancel: cancel, done: make(chan error, 1)}
+	deliveries := startDeliveries(ctx, db, cfg, log, metrics)
 	if cfg.RecalcWorkers <= 0 {
-		w.done <- nil
+		go func() { <-deliveries; w.done <- nil }()
 		return w, nil
 	}
 	pool := recalc.NewPool(db, recalc.Config{Workers: cfg.RecalcWorkers, Log: log, Finished: func(ok, failed int) {
 		metrics.RecalcCustomers("ok", ok)
 		metrics.RecalcCustomers("failed", failed)
-	}, AlsoSweep: func(ctx context.Context) error { return imports.Sweep(ctx, db.Gorm, cfg.Imports, time.Now()) }})
-	go func() { w.done <- pool.Run(ctx) }()
+	}, AlsoSweep: func(ctx context.Context) error { return imports.Sweep(ctx, db.Gorm, cfg.Imports, time.Now()) },
+		Written: webhooks.RecalcWritten, Watched: webhooks.RecalcWatched})
+	go func() {
+		err := pool.Run(ctx)
+		<-deliveries
+		w.done <- err
+	}()
 	log.Info("recalculation workers started", slog.Int("workers", cfg.RecalcWorkers))
 	return w, nil
+}
+
+// startDeliveries runs WEBHOOK_WORKERS webhook delivery loops until ctx ends; the channel it
+// returns is closed once they have stopped (at once when none run).
+func startDeliveries(ctx context.Context, db *models.DB, cfg config.Config, log *slog.Logger, metrics *telemetry.Metrics) <-chan struct{} {
+	done := make(chan struct{})
+	if cfg.Webhooks.Workers <= 0 {
+		close(done)
+		return done
+	}
+	pool := webhooks.NewPool(db, webhooks.Config{Workers: cfg.Webhooks.Workers, PollInterval: cfg.Webhooks.PollInterval,
+		Guard: webhooks.Guard{AllowPrivate: cfg.Webhooks.AllowPrivate}, Log: log, Attempted: metrics.WebhookDelivery})
+	go func() { pool.Run(ctx); close(done) }()
+	log.Info("webhook delivery workers started", slog.Int("workers", cfg.Webhooks.Workers))
+	return done
 }
