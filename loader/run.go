@@ -46,7 +46,11 @@ func Run(ctx context.Context, src Source, o Options) (client.Counts, error) {
 	todo := make(chan *batch, o.Concurrency)
 	done := make(chan *batch, o.Concurrency)
 	var readErr error
-	go func() { readErr = o.cut(ctx, src, todo); close(todo) }()
+	skip := make(map[int]bool, len(o.State.Done)) // the reader's copy: the collector adds to Done
+	for n := range o.State.Done {
+		skip[n] = true
+	}
+	go func() { readErr = o.cut(ctx, src, todo, skip); close(todo) }()
 	var wg sync.WaitGroup
 	for range o.Concurrency {
 		wg.Add(1)
@@ -99,10 +103,10 @@ func (o *Options) defaults() {
 
 // cut reads src into batches; the batch numbers depend only on the input and Batch (and the
 // byte cap), so a resumed run numbers them as the first run did.
-func (o *Options) cut(ctx context.Context, src Source, todo chan<- *batch) error {
+func (o *Options) cut(ctx context.Context, src Source, todo chan<- *batch, skip map[int]bool) error {
 	b, size := &batch{n: 1}, 0
 	emit := func() bool {
-		_, b.skipped = o.State.Done[b.n]
+		b.skipped = skip[b.n]
 		select {
 		case todo <- b:
 		case <-ctx.Done():
