@@ -11,7 +11,7 @@ import (
 // cpuUse is CPU time, in seconds, of this process (the clients), the e2e server child and all
 // PostgreSQL processes: the table shows it per pass so that, on a shared 2-core machine, one can
 // see where a pass's time went. Linux /proc only; zero elsewhere. PostgreSQL's figure counts
-// every postgres process on the machine, so anything else using the server shows up in it.
+// every postgres process on the machine (and the ones that exited, see reapedCPU), so anything else using the server shows up in it.
 type cpuUse struct{ bench, server, pg float64 }
 
 func (a cpuUse) sub(b cpuUse) cpuUse {
@@ -30,14 +30,23 @@ func cpuNow(serverPID int) cpuUse {
 	paths, _ := filepath.Glob("/proc/[0-9]*/comm")
 	for _, p := range paths {
 		if comm, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(comm)) == "postgres" {
-			u.pg += procCPU(filepath.Base(filepath.Dir(p)))
+			u.pg += procCPU(filepath.Base(filepath.Dir(p))) + reapedCPU(filepath.Base(filepath.Dir(p)))
 		}
 	}
 	return u
 }
 
 // procCPU returns user+system seconds of /proc/PID/stat, 0 when unreadable.
-func procCPU(pid string) float64 {
+func procCPU(pid string) float64 { return statSeconds(pid, 11) }
+
+// reapedCPU returns the user+system seconds of PID's children that have exited and been waited
+// for: a PostgreSQL backend that ends during a pass (its client disconnected) moves its CPU time
+// there, into the postmaster's figure, instead of out of the sum.
+func reapedCPU(pid string) float64 { return statSeconds(pid, 13) }
+
+// statSeconds returns the sum of the two /proc/PID/stat times at field (after the command name)
+// and the one after it, in seconds; 0 when unreadable.
+func statSeconds(pid string, field int) float64 {
 	b, err := os.ReadFile("/proc/" + pid + "/stat")
 	if err != nil {
 		return 0
@@ -48,11 +57,12 @@ func procCPU(pid string) float64 {
 		return 0
 	}
 	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
+	if len(f) < field+2 {
 		return 0
 	}
-	ut, _ := strconv.ParseFloat(f[11], 64) // utime, field 14 of stat
-	st, _ := strconv.ParseFloat(f[12], 64) // stime, field 15
+	// utime and stime are fields 14 and 15 of stat, cutime and cstime 16 and 17.
+	ut, _ := strconv.ParseFloat(f[field], 64)
+	st, _ := strconv.ParseFloat(f[field+1], 64)
 	return (ut + st) / clockTicks
 }
 

@@ -9,6 +9,9 @@
 //     JSON requests over HTTP by concurrent clients (insert, unchanged and update passes), then
 //     the recalculation drain rate of its worker command.
 //
+// With -preload N it loads N invoices (untimed) and runs the e2e passes and the recalculation
+// drain again at that size.
+//
 // With -recalc-backfill N it also drains N customers of 36 monthly invoices each (the shape of a
 // three-year import, every customer with a monthly MRR history) and times GET /data/mrr over the
 // 36 months for the whole account.
@@ -73,6 +76,7 @@ type bench struct {
 	rss      *rssResult
 	ndjson   *ndjsonResult
 	fresh    *freshnessResult
+	pre      *preloadResult
 	srv      *server // the e2e server, whose CPU use timePass reports
 }
 
@@ -138,6 +142,7 @@ func (b *bench) runSteps(ctx context.Context, srv *server) error {
 		{"backfill", func(ctx context.Context) error { return b.runBackfill(ctx, srv) }},
 		{"NDJSON", b.runNDJSON},
 		{"freshness", func(ctx context.Context) error { return b.runFreshness(ctx, rows, changed) }},
+		{"preload", func(ctx context.Context) error { return b.runPreloaded(ctx, srv, rows, changed) }},
 	}
 	for _, s := range steps {
 		if err := s.fn(ctx); err != nil {
