@@ -8,10 +8,12 @@ import (
 	"time"
 )
 
-// cpuUse is CPU time, in seconds, of this process (the clients), the e2e server child and all
-// PostgreSQL processes: the table shows it per pass so that, on a shared 2-core machine, one can
-// see where a pass's time went. Linux /proc only; zero elsewhere. PostgreSQL's figure counts
-// every postgres process on the machine (and the ones that exited, see reapedCPU), so anything else using the server shows up in it.
+// cpuUse is CPU time, in seconds, of this process (the clients), the e2e server child and
+// PostgreSQL: the table shows it per pass so that, on a shared 2-core machine, one can see where
+// a pass's time went. Linux /proc only; zero elsewhere. PostgreSQL's figure counts the backends
+// of the scratch database (other databases of a shared server do not count) and the server's
+// shared writers (checkpointer, background writer, WAL writer), which other databases' writes
+// also keep busy; a backend that exits during a pass takes its time with it.
 type cpuUse struct{ bench, server, pg float64 }
 
 func (a cpuUse) sub(b cpuUse) cpuUse {
@@ -21,32 +23,43 @@ func (a cpuUse) sub(b cpuUse) cpuUse {
 // clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every Linux platform Go runs on.
 const clockTicks = 100
 
-// cpuNow samples the three figures; serverPID 0 means no server.
-func cpuNow(serverPID int) cpuUse {
+// cpuNow samples the three figures; serverPID 0 means no server. db is the scratch database.
+func cpuNow(serverPID int, db string) cpuUse {
 	u := cpuUse{bench: procCPU("self")}
 	if serverPID > 0 {
 		u.server = procCPU(strconv.Itoa(serverPID))
 	}
 	paths, _ := filepath.Glob("/proc/[0-9]*/comm")
 	for _, p := range paths {
-		if comm, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(comm)) == "postgres" {
-			u.pg += procCPU(filepath.Base(filepath.Dir(p))) + reapedCPU(filepath.Base(filepath.Dir(p)))
+		pid := filepath.Base(filepath.Dir(p))
+		if comm, err := os.ReadFile(p); err == nil && strings.TrimSpace(string(comm)) == "postgres" && ours(pid, db) {
+			u.pg += procCPU(pid)
 		}
 	}
 	return u
 }
 
+// ours reports whether postgres process pid works for database db: a backend or autovacuum worker
+// of db (its title names it), or one of the shared writers.
+func ours(pid, db string) bool {
+	title, err := os.ReadFile("/proc/" + pid + "/cmdline")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(strings.ReplaceAll(string(title), "\x00", " "))
+	for i, w := range f {
+		switch {
+		case w == db:
+			return true
+		case w == "checkpointer" || w == "walwriter", w == "writer" && i > 0 && f[i-1] == "background":
+			return true
+		}
+	}
+	return false
+}
+
 // procCPU returns user+system seconds of /proc/PID/stat, 0 when unreadable.
-func procCPU(pid string) float64 { return statSeconds(pid, 11) }
-
-// reapedCPU returns the user+system seconds of PID's children that have exited and been waited
-// for: a PostgreSQL backend that ends during a pass (its client disconnected) moves its CPU time
-// there, into the postmaster's figure, instead of out of the sum.
-func reapedCPU(pid string) float64 { return statSeconds(pid, 13) }
-
-// statSeconds returns the sum of the two /proc/PID/stat times at field (after the command name)
-// and the one after it, in seconds; 0 when unreadable.
-func statSeconds(pid string, field int) float64 {
+func procCPU(pid string) float64 {
 	b, err := os.ReadFile("/proc/" + pid + "/stat")
 	if err != nil {
 		return 0
@@ -57,12 +70,11 @@ func statSeconds(pid string, field int) float64 {
 		return 0
 	}
 	f := strings.Fields(string(b[i+1:]))
-	if len(f) < field+2 {
+	if len(f) < 13 {
 		return 0
 	}
-	// utime and stime are fields 14 and 15 of stat, cutime and cstime 16 and 17.
-	ut, _ := strconv.ParseFloat(f[field], 64)
-	st, _ := strconv.ParseFloat(f[field+1], 64)
+	ut, _ := strconv.ParseFloat(f[11], 64) // utime, field 14 of stat
+	st, _ := strconv.ParseFloat(f[12], 64) // stime, field 15
 	return (ut + st) / clockTicks
 }
 
@@ -72,7 +84,7 @@ func (b *bench) timePass(fn func() error) (time.Duration, cpuUse, error) {
 	if b.srv != nil {
 		pid = b.srv.pid()
 	}
-	c0 := cpuNow(pid)
+	c0 := cpuNow(pid, b.dbName)
 	d, err := timed(fn)
-	return d, cpuNow(pid).sub(c0), err
+	return d, cpuNow(pid, b.dbName).sub(c0), err
 }

@@ -64,6 +64,7 @@ type bench struct {
 	log      func(format string, args ...any)
 	stderr   io.Writer // locked: child processes write to it too
 	url      string    // the scratch database
+	dbName   string    // its name
 	pool     *pgxpool.Pool
 	db       *models.DB
 	bin      string
