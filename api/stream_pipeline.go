@@ -32,8 +32,13 @@ type flight struct {
 	ch   chunk
 	base int // stream index of its first row
 	res  []ingest.Result
+	t    *ticket // this chunk's; a new one for each chunk, since flights are reused
+}
+
+// ticket is how one chunk's batch ended: later chunks wait on it (see turn).
+type ticket struct {
+	done chan struct{} // closed once err (and the flight's res) are set
 	err  error
-	done chan struct{} // closed once res and err are set
 }
 
 // pipeline runs one stream's chunks in three stages: the reader goroutine reads chunks and
@@ -74,9 +79,9 @@ func (st *stream) run(batch batchFunc, opt ingest.Options, wrap func(int, batchF
 func (p *pipeline) answer() error {
 	var err error
 	for f := range p.queue {
-		<-f.done
+		<-f.t.done
 		if err == nil {
-			if err = f.err; err == nil {
+			if err = f.t.err; err == nil {
 				err = p.st.answer(f)
 			}
 			if err != nil {
@@ -107,7 +112,7 @@ func (p *pipeline) stop() {
 // chunk boundary.
 func (p *pipeline) read() {
 	defer close(p.queue)
-	var prev *flight
+	var prev *ticket
 	next := 0
 	for {
 		f := p.take()
@@ -119,7 +124,7 @@ func (p *pipeline) read() {
 		if len(f.ch.ends) > 0 && (err == nil || err == io.EOF) {
 			f.base, next = next, next+len(f.ch.ends)
 			p.start(f, prev)
-			prev = f
+			prev = f.t
 			p.queue <- f
 		} else {
 			f.ch.reset()
@@ -157,9 +162,10 @@ func (p *pipeline) take() *flight {
 	}
 }
 
-// start runs f's batch in a goroutine of its own; its write waits for prev's (see turn).
-func (p *pipeline) start(f, prev *flight) {
-	f.res, f.err, f.done = nil, nil, make(chan struct{})
+// start runs f's batch in a goroutine of its own; its write waits for the chunk before (see turn).
+func (p *pipeline) start(f *flight, prev *ticket) {
+	t := &ticket{done: make(chan struct{})}
+	f.res, f.t = nil, t
 	opt := p.opt
 	opt.ImportID, opt.Record = p.st.imp.ID, f.record(p.st.imp)
 	since := p.writes.Load() // before f's reads begin
@@ -170,14 +176,14 @@ func (p *pipeline) start(f, prev *flight) {
 		batch = p.wrap(f.base, batch)
 	}
 	go func() {
-		defer close(f.done)
+		defer close(t.done)
 		defer func() { // the handler's recovery does not reach this goroutine
 			if r := recover(); r != nil {
-				f.res, f.err = nil, fmt.Errorf("stream batch panicked: %v\n%s", r, debug.Stack())
+				f.res, t.err = nil, fmt.Errorf("stream batch panicked: %v\n%s", r, debug.Stack())
 			}
 		}()
-		f.res, f.err = batch(p.ctx, p.account, rows, opt)
-		if f.err == nil && wroteRows(f.res) {
+		f.res, t.err = batch(p.ctx, p.account, rows, opt)
+		if t.err == nil && wroteRows(f.res) {
 			p.writes.Add(1)
 		}
 	}()
@@ -185,7 +191,7 @@ func (p *pipeline) start(f, prev *flight) {
 
 // turn lets a batch write once the chunk before it has committed: none if that one failed or
 // the stream is stopped. Its reads are stale when a chunk wrote rows since they began.
-func (p *pipeline) turn(ctx context.Context, prev *flight, since int64) (bool, error) {
+func (p *pipeline) turn(ctx context.Context, prev *ticket, since int64) (bool, error) {
 	if prev != nil {
 		select {
 		case <-prev.done:
