@@ -65,7 +65,9 @@ type pipeline struct {
 
 // run reads and answers chunks until the body ends (io.EOF) or something stops the stream.
 func (st *stream) run(batch batchFunc, opt ingest.Options, wrap func(int, batchFunc) batchFunc) error {
-	ctx, cancel := context.WithCancel(st.c.Request.Context())
+	// Not the request's context: net/http cancels it when a read of the body fails (an idle
+	// stream, a client gone), and the chunks already read must still be written and answered.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(st.c.Request.Context()))
 	defer cancel()
 	p := &pipeline{st: st, batch: batch, opt: opt, account: accountID(st.c), ctx: ctx, cancel: cancel, wrap: wrap,
 		queue: make(chan *flight, streamInFlight), free: make(chan *flight, streamInFlight), quit: make(chan struct{})}
