@@ -5,6 +5,16 @@ import (
 	"time"
 )
 
+// BatchFunc is the batch a stream chunk runs (an ingest.Service method).
+type BatchFunc = batchFunc
+
+// StreamInFlight is how many chunks of one stream may be read and not yet answered.
+const StreamInFlight = streamInFlight
+
+// WrapStreamBatch has s run each stream chunk's batch through f, given the index of the chunk's
+// first row.
+func WrapStreamBatch(s *Server, f func(base int, next BatchFunc) BatchFunc) { s.hooks.streamBatch = f }
+
 // Stream end reasons, for tests.
 var (
 	ErrStreamIdle     = errIdle

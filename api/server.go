@@ -35,6 +35,8 @@ type Server struct {
 type writeHooks struct {
 	keyClaimed   func()                   // after a request took its Idempotency-Key, before its batch
 	beforeAnswer func(*http.Request) bool // after the batch committed; false: drop the connection unanswered
+	// streamBatch wraps the batch of each stream chunk, given the index of its first row.
+	streamBatch func(base int, next batchFunc) batchFunc
 }
 
 // Handler builds the router.

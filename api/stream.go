@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
-	"gorm.io/gorm"
 
 	"invoice-ingest/imports"
 	"invoice-ingest/ingest"
@@ -29,14 +27,15 @@ type stream struct {
 	body    *streamBody
 	in      *bufio.Reader
 	out     *bufio.Writer
-	ch      chunk
 	written int // rows answered so far
 	imp     imports.Header
 }
 
 // upsertStream serves an NDJSON body of any length: rows are read in order, a chunk at a time
 // (see streamChunkRows); each chunk is its own transaction, and its results are written and
-// flushed as soon as it commits, so memory stays flat in the number of rows. Blank lines are not
+// flushed as soon as it commits, so memory stays flat in the number of rows. Chunks are
+// pipelined (see pipeline): while one is written, the next ones are read, parsed and compared
+// with the stored rows; they commit and are answered in input order. Blank lines are not
 // rows. Indexes count rows from 0 across the whole stream; duplicates are detected within a chunk
 // (a later chunk is a later write).
 //
@@ -69,7 +68,7 @@ func (s *Server) upsertStream(c *gin.Context, entity string, batch batchFunc, op
 	st := s.openStream(c)
 	st.imp = imp
 	defer st.close()
-	err = st.run(batch, opt)
+	err = st.run(batch, opt, s.hooks.streamBatch)
 	stop()
 	s.finishImport(c, imp, finishStatus(err, st.body))
 	st.end(err)
@@ -96,9 +95,9 @@ func (s *Server) finishImport(c *gin.Context, imp imports.Header, status string)
 	}
 }
 
-// run reads and answers chunks until the body ends (io.EOF) or something stops the stream.
-func (st *stream) run(batch batchFunc, opt ingest.Options) error {
-	ch := &st.ch
+// fill reads lines into ch until it is full or the reading ends: io.EOF after the last line
+// (the chunk is complete), another error when a read failed (the line it cut is not a row).
+func (st *stream) fill(ch *chunk) error {
 	for {
 		before := len(ch.arena)
 		err := ch.readLine(st.in)
@@ -112,70 +111,31 @@ func (st *stream) run(batch batchFunc, opt ingest.Options) error {
 		default:
 			ch.ends, ch.long = append(ch.ends, len(ch.arena)), append(ch.long, false)
 		}
-		if ch.full() || err == io.EOF {
-			if serr := st.send(batch, opt); serr != nil {
-				return serr
-			}
-			if err == nil && st.body.stopRequested() {
-				return errStopping
-			}
-		}
-		if err != nil {
+		if err != nil || ch.full() {
 			return err
 		}
 	}
 }
 
-// send writes the chunk's rows in one batch and answers them.
-func (st *stream) send(batch batchFunc, opt ingest.Options) error {
-	ch := &st.ch
-	if len(ch.ends) == 0 {
-		return nil
-	}
-	opt.ImportID, opt.Record = st.imp.ID, st.record
-	res, err := batch(st.c.Request.Context(), accountID(st.c), validation.Lines(ch.raw()), opt)
-	if err != nil {
-		return err
-	}
+// answer writes a chunk's results and flushes them.
+func (st *stream) answer(f *flight) error {
 	if st.written == 0 {
 		startStream(st.c)
 	}
 	st.writeDeadline()
-	for i, r := range res {
-		if ch.long[i] {
+	for i, r := range f.res {
+		if f.ch.long[i] {
 			r = tooLongResult()
 		}
-		r.Index = st.written + i
+		r.Index = f.base + i
 		// One line per row, encoded straight into out's buffer (see appendRowResult).
 		line := append(appendRowResult(st.out.AvailableBuffer(), r), '\n')
 		if _, err := st.out.Write(line); err != nil {
 			return err
 		}
 	}
-	st.written += len(res)
-	ch.reset()
+	st.written += len(f.res)
 	return st.flush()
-}
-
-// record adds the chunk's results to the stream's import (ingest.Options.Record).
-func (st *stream) record(tx *gorm.DB, res []ingest.Result, sources []uuid.UUID, wrote bool) error {
-	ch := &st.ch
-	for i := range res {
-		if ch.long[i] {
-			r := tooLongResult()
-			r.Index = res[i].Index
-			res[i] = r
-		}
-	}
-	raw := func(i int) ([]byte, bool) {
-		if ch.long[i] {
-			return nil, false
-		}
-		return ch.rows[i], false
-	}
-	b := importBatch(res, sources, st.written, raw)
-	b.Alone = !wrote
-	return imports.RecordChunk(tx, st.imp, b)
 }
 
 // flush sends what out holds to the client, within the write deadline.

@@ -94,7 +94,6 @@ func (st *stream) close() {
 	if st.body.watching != nil {
 		<-st.body.watching
 	}
-	st.ch.reset()
 }
 
 // writeDeadline bounds the writes that follow, so a client that stops reading the answer cannot
@@ -116,13 +115,18 @@ type streamBody struct {
 	watching chan struct{} // closed when watch has returned; nil when it does not run
 
 	mu      sync.Mutex
-	stopped bool
+	stopped bool // by a shutdown
+	aborted bool // by the stream itself (abort)
 }
 
 // Read reads with a fresh idle deadline; its errors say why reading ended.
 func (b *streamBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
-	if b.stopped {
+	switch {
+	case b.aborted:
+		b.mu.Unlock()
+		return 0, errAbandoned
+	case b.stopped:
 		b.mu.Unlock()
 		return 0, errStopping
 	}
@@ -154,6 +158,14 @@ func (b *streamBody) watch() {
 	defer b.mu.Unlock()
 	b.stopped = true
 	_ = b.rc.SetReadDeadline(time.Now()) // a read blocked on the client returns now
+}
+
+// abort ends the reading now: the stream is over (a chunk failed, or its answer could not be sent).
+func (b *streamBody) abort() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.aborted = true
+	_ = b.rc.SetReadDeadline(time.Now())
 }
 
 // stopRequested reports whether the server is shutting down.

@@ -33,7 +33,7 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 			r.parse(k, true) // RowKey checked the JSON
 		}
 	}
-	rec := &recorder{importID: opt.ImportID}
+	rec := &recorder{importID: opt.ImportID, turn: opt.Turn}
 	if opt.Record != nil {
 		rec.record = func(tx *gorm.DB, wrote bool) error {
 			rec.done, rec.results = true, results(rows)
@@ -74,6 +74,13 @@ func decideAndWrite[R any](ctx context.Context, s *Service, k *kind[R], account 
 		}
 		changed = changed || len(g.changed) > 0
 	}
+	stale, err := rec.takeTurn(ctx)
+	switch {
+	case err != nil:
+		return err
+	case stale && !changed:
+		return errRaced // what the reads found unchanged may be older than an earlier batch's write
+	}
 	switch {
 	case opt.DryRun: // nothing is written, so references are always looked up
 		return checkReferences(ctx, s, k, account, groups)
@@ -109,7 +116,18 @@ type recorder struct {
 	importID uuid.UUID
 	record   func(tx *gorm.DB, wrote bool) error
 	done     bool
-	results  []Result // what the last call of record was given
+	results  []Result                                // what the last call of record was given
+	turn     func(ctx context.Context) (bool, error) // Options.Turn
+	turned   bool
+}
+
+// takeTurn waits for Options.Turn the first time it is called; later it returns false at once.
+func (rec *recorder) takeTurn(ctx context.Context) (stale bool, err error) {
+	if rec.turn == nil || rec.turned {
+		return false, nil
+	}
+	rec.turned = true
+	return rec.turn(ctx)
 }
 
 // rowSources returns the data sources the valid rows named, each once.

@@ -26,6 +26,13 @@ type Options struct {
 	// error, a dry run) calls it after its reads with tx a plain session of its own and wrote
 	// false.
 	Record func(tx *gorm.DB, results []Result, sources []uuid.UUID, wrote bool) error
+	// Turn, when set, is called once per batch, after its reads have decided every status and
+	// before anything is written or recorded: the batch waits for it, so batches whose reads run
+	// at once can still write one after another, in an order the caller chooses (an NDJSON
+	// stream's chunks). An error ends the batch with nothing written. stale says writers that
+	// come before this batch may have committed since its reads began: a batch the reads found
+	// would write nothing then reads again (a batch that writes re-checks under lock anyway).
+	Turn func(ctx context.Context) (stale bool, err error)
 }
 
 // Service runs batches. The zero value is not usable: DB is required.

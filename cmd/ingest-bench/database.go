@@ -20,7 +20,7 @@ func (b *bench) createScratch(ctx context.Context) (drop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	b.url = url
+	b.url, b.dbName = url, name
 	b.log("scratch database %s", name)
 	return func() {
 		if b.pool != nil {

@@ -23,6 +23,7 @@ type config struct {
 	mrrRequests     int // timed GET /data/mrr requests after the backfill drain
 	ndjsonRows      int
 	pushRows        int // rows of the generated files `invoice-ingest push` sends (0 = skip)
+	preload         int // invoices loaded before the e2e passes are run again (0 = skip)
 	freshness       time.Duration
 	freshnessRate   int
 	webhookLatency  bool
@@ -49,6 +50,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.mrrRequests, "mrr-requests", 20, "timed GET /data/mrr requests (36 months, whole account) after the -recalc-backfill drain")
 	fs.IntVar(&c.ndjsonRows, "ndjson-rows", 0, "rows of one streamed NDJSON request to a fresh server (0 = skip)")
 	fs.IntVar(&c.pushRows, "push-rows", 0, "rows of an NDJSON and a CSV file pushed by `invoice-ingest push` against the e2e server (0 = skip)")
+	fs.IntVar(&c.preload, "preload", 0, "load this many invoices over 100,000 customers (untimed), then run the e2e passes and the recalculation drain again at that size (0 = skip)")
 	fs.DurationVar(&c.freshness, "freshness", 10*time.Second, "how long to measure write-to-fresh-metrics delay under steady load (0 = skip)")
 	fs.IntVar(&c.freshnessRate, "freshness-rate", 10000, "invoice rows/s of the steady load while freshness is measured")
 	fs.BoolVar(&c.webhookLatency, "webhook-latency", false, "during -freshness, also measure import.completed webhook latency (write answer to a local receiver)")
@@ -63,8 +65,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-rows, -customers, -clients, -recalc-workers and -recalc-accounts must be at least 1")
 	case c.batch < 1 || c.batch > 10000:
 		return c, errors.New("-batch must be 1 to 10000 (the server's INGEST_MAX_ROWS)")
-	case c.recalcCustomers < 0 || c.ndjsonRows < 0 || c.pushRows < 0 || c.freshness < 0 || c.freshnessRate < 1:
-		return c, errors.New("-recalc-customers and -ndjson-rows must not be negative")
+	case c.recalcCustomers < 0 || c.ndjsonRows < 0 || c.pushRows < 0 || c.preload < 0 || c.freshness < 0 || c.freshnessRate < 1:
+		return c, errors.New("-recalc-customers, -ndjson-rows, -push-rows and -preload must not be negative")
 	case c.recalcBackfill < 0 || c.mrrRequests < 1:
 		return c, errors.New("-recalc-backfill must not be negative, -mrr-requests at least 1")
 	}

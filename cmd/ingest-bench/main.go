@@ -9,6 +9,9 @@
 //     JSON requests over HTTP by concurrent clients (insert, unchanged and update passes), then
 //     the recalculation drain rate of its worker command.
 //
+// With -preload N it loads N invoices (untimed) and runs the e2e passes and the recalculation
+// drain again at that size.
+//
 // With -recalc-backfill N it also drains N customers of 36 monthly invoices each (the shape of a
 // three-year import, every customer with a monthly MRR history) and times GET /data/mrr over the
 // 36 months for the whole account.
@@ -61,6 +64,7 @@ type bench struct {
 	log      func(format string, args ...any)
 	stderr   io.Writer // locked: child processes write to it too
 	url      string    // the scratch database
+	dbName   string    // its name
 	pool     *pgxpool.Pool
 	db       *models.DB
 	bin      string
@@ -80,6 +84,7 @@ type bench struct {
 	srv             *server // the e2e server, whose CPU use timePass reports
 	pushes          []pushResult
 	tmp             string // a directory of this run, removed at the end
+	pre             *preloadResult
 }
 
 // run is the whole command; it never exits, so the smoke test can drive it.
@@ -146,6 +151,7 @@ func (b *bench) runSteps(ctx context.Context, srv *server) error {
 		{"backfill", func(ctx context.Context) error { return b.runBackfill(ctx, srv) }},
 		{"NDJSON", b.runNDJSON},
 		{"freshness", func(ctx context.Context) error { return b.runFreshness(ctx, rows, changed) }},
+		{"preload", func(ctx context.Context) error { return b.runPreloaded(ctx, srv, rows, changed) }},
 	}
 	for _, s := range steps {
 		if err := s.fn(ctx); err != nil {

@@ -26,17 +26,26 @@ func (b *bench) add(r result) {
 	b.log("  %s %s: %d in %.3f s = %.0f/s", r.method, r.pass, r.rows, r.dur.Seconds(), r.rate())
 }
 
+// pass returns method's pass, nil when it did not run.
+func (b *bench) pass(method, pass string) *result {
+	for i := range b.results {
+		if r := &b.results[i]; r.method == method && r.pass == pass {
+			return r
+		}
+	}
+	return nil
+}
+
 // rate returns the rate of method's pass, 0 when it did not run.
 func (b *bench) rate(method, pass string) float64 {
-	for _, r := range b.results {
-		if r.method == method && r.pass == pass {
-			return r.rate()
-		}
+	if r := b.pass(method, pass); r != nil {
+		return r.rate()
 	}
 	return 0
 }
 
-// summary is the last line of stdout: exactly these keys, in this order.
+// summary is the last line of stdout: exactly these keys, in this order (the optional ones only
+// when their pass ran).
 type summary struct {
 	CopyRowsPerS         float64 `json:"copy_rows_per_s"`
 	RawInsertRowsPerS    float64 `json:"raw_insert_rows_per_s"`
@@ -47,6 +56,25 @@ type summary struct {
 	E2EUnchangedRowsPerS float64 `json:"e2e_unchanged_rows_per_s"`
 	E2EUpdateRowsPerS    float64 `json:"e2e_update_rows_per_s"`
 	RecalcCustomersPerS  float64 `json:"recalc_customers_per_s"`
+	// PostgreSQL CPU seconds of the COPY pass and of the e2e insert pass (same rows).
+	CopyPgCPUS      float64 `json:"copy_pg_cpu_s"`
+	E2EInsertPgCPUS float64 `json:"e2e_insert_pg_cpu_s"`
+	// Only when their pass ran (-freshness, -ndjson-rows).
+	FreshnessP50Ms float64 `json:"freshness_p50_ms,omitempty"`
+	FreshnessP95Ms float64 `json:"freshness_p95_ms,omitempty"`
+	NDJSONRowsPerS float64 `json:"ndjson_rows_per_s,omitempty"`
+	// Only with -preload: the e2e passes and the drain at that size, and the table's size.
+	*preloadedSummary
+}
+
+// preloadedSummary is the -preload part of the JSON line.
+type preloadedSummary struct {
+	E2EInsertRowsPerS    float64 `json:"e2e_insert_rows_per_s_preloaded"`
+	E2EUnchangedRowsPerS float64 `json:"e2e_unchanged_rows_per_s_preloaded"`
+	E2EUpdateRowsPerS    float64 `json:"e2e_update_rows_per_s_preloaded"`
+	RecalcCustomersPerS  float64 `json:"recalc_customers_per_s_preloaded"`
+	TableMiBPerM         float64 `json:"invoices_table_mib_per_m_rows_preloaded"`
+	IndexesMiBPerM       float64 `json:"invoices_indexes_mib_per_m_rows_preloaded"`
 }
 
 // target is one of the issue's targets for the e2e figures.
@@ -89,6 +117,7 @@ func (b *bench) report(stdout io.Writer) error {
 	if r := b.backfill; r != nil {
 		r.report(stdout)
 	}
+	b.reportPreloaded(stdout)
 	if f := b.fresh; f != nil {
 		fmt.Fprintf(stdout, "Freshness: write to fresh metrics under %d rows/s of steady load, RECALC_WORKERS=2, %d probes: p50 %.0f ms, p95 %.0f ms, max %.0f ms\n",
 			b.cfg.freshnessRate, len(f.delays), f.quantile(0.5), f.quantile(0.95), f.quantile(1))
@@ -197,8 +226,34 @@ func (b *bench) summary() summary {
 	if b.recalc != nil {
 		s.RecalcCustomersPerS = round(b.recalc.rate())
 	}
+	if r := b.pass("COPY", "insert"); r != nil {
+		s.CopyPgCPUS = round2(r.cpu.pg)
+	}
+	if r := b.pass("e2e", "insert"); r != nil {
+		s.E2EInsertPgCPUS = round2(r.cpu.pg)
+	}
+	if f := b.fresh; f != nil && len(f.delays) > 0 {
+		s.FreshnessP50Ms, s.FreshnessP95Ms = round(f.quantile(0.5)), round(f.quantile(0.95))
+	}
+	if m := b.ndjson; m != nil {
+		s.NDJSONRowsPerS = round(float64(m.rows) / m.dur.Seconds())
+	}
+	if p := b.pre; p != nil && p.drain != nil {
+		perM := float64(p.totalRows) / 1e6
+		s.preloadedSummary = &preloadedSummary{
+			E2EInsertRowsPerS:    round(b.rate("e2e@preload", "insert")),
+			E2EUnchangedRowsPerS: round(b.rate("e2e@preload", "unchanged")),
+			E2EUpdateRowsPerS:    round(b.rate("e2e@preload", "update")),
+			RecalcCustomersPerS:  round(p.drain.rate()),
+			TableMiBPerM:         round(p.tableMiB / perM),
+			IndexesMiBPerM:       round(p.indexesMiB() / perM),
+		}
+	}
 	return s
 }
 
 // round keeps one decimal: the figures are noisy well before that.
 func round(x float64) float64 { return math.Round(x*10) / 10 }
+
+// round2 keeps two decimals, for CPU seconds of a small run.
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
