@@ -2,6 +2,8 @@ package webhooks_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"strconv"
 	"sync"
 	"testing"
@@ -185,3 +187,29 @@ func TestTwoWorkersDeliverOnce(t *testing.T) {
 }
 
 func unix(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
+
+// Deliveries are claimed account by account, the accounts in turn: with a batch of one, an
+// account with one due event is served within two claims although another has ten queued.
+func TestAccountsTakeTurns(t *testing.T) {
+	big, small := newFixture(t), newFixture(t)
+	r := newReceiver(t, 200)
+	c := newClock()
+	eBig, eSmall := big.endpoint(r.URL, webhooks.MRRChanged), small.endpoint(r.URL, webhooks.MRRChanged)
+	for i := range 10 {
+		big.record(c.Now(), webhooks.Event{Type: webhooks.MRRChanged, Subject: strconv.Itoa(i), Data: i})
+	}
+	small.record(c.Now(), webhooks.Event{Type: webhooks.MRRChanged, Data: "small"})
+	p := webhooks.NewPool(big.db, webhooks.Config{Guard: allowPrivate, Now: c.Now, Workers: 1, BatchSize: 1,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+
+	require.Equal(t, 1, runOnce(t, p))
+	require.Equal(t, 1, runOnce(t, p))
+	require.Equal(t, webhooks.Delivered, small.deliveries(eSmall)[0].Status, "the small account was served")
+	delivered := 0
+	for _, d := range big.deliveries(eBig) {
+		if d.Status == webhooks.Delivered {
+			delivered++
+		}
+	}
+	require.Equal(t, 1, delivered, "the large account got the other claim")
+}

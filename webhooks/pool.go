@@ -129,10 +129,11 @@ func (p *Pool) work(ctx context.Context) {
 // RunOnce claims one batch of due deliveries and attempts each, concurrently; it returns how
 // many it claimed.
 func (p *Pool) RunOnce(ctx context.Context) (int, error) {
-	token := p.cfg.WorkerID + "." + fmt.Sprint(p.seq.Add(1))
-	batch, err := p.claim(ctx, token)
-	if err != nil || len(batch) == 0 {
-		return 0, err
+	seq := p.seq.Add(1)
+	token := p.cfg.WorkerID + "." + fmt.Sprint(seq)
+	batch, claimErr := p.claim(ctx, token, int(seq%1000))
+	if len(batch) == 0 {
+		return 0, claimErr
 	}
 	errs := make([]error, len(batch))
 	var wg sync.WaitGroup
@@ -145,5 +146,5 @@ func (p *Pool) RunOnce(ctx context.Context) (int, error) {
 			return len(batch), err
 		}
 	}
-	return len(batch), nil
+	return len(batch), claimErr // what was claimed before an error is delivered all the same
 }

@@ -46,8 +46,9 @@ CREATE TABLE webhook_deliveries (
     FOREIGN KEY (account_id, endpoint_id) REFERENCES webhook_endpoints (account_id, id) ON DELETE CASCADE,
     FOREIGN KEY (account_id, event_id) REFERENCES webhook_events (account_id, id) ON DELETE CASCADE
 );
--- The workers' claim: pending rows in next_attempt_at order.
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+-- The workers' claim: an account's pending rows in next_attempt_at order (on Citus a claim
+-- names one account).
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (account_id, next_attempt_at) WHERE status = 'pending';
 -- GET /data/webhooks/{id}/deliveries: newest first, keyset (created_at, event_id).
 CREATE INDEX webhook_deliveries_log ON webhook_deliveries (account_id, endpoint_id, created_at DESC, event_id DESC);
 -- Deleting an event cascades to its deliveries.
