@@ -26,7 +26,8 @@ func TestMigrate(t *testing.T) {
 	ctx := context.Background()
 	want := []string{"accounts", "api_keys", "customer_metric_schedule", "customer_metrics", "customer_mrr_history", "customers",
 		"data_sources", "idempotency_keys", "import_errors", "imports", "invoices", "plans",
-		"recalc_import_progress", "recalc_outbox", "recalc_queue"}
+		"recalc_import_progress", "recalc_outbox", "recalc_queue", "webhook_deliveries", "webhook_endpoints",
+		"webhook_events"}
 
 	t.Run("from empty, then again as a no-op", func(t *testing.T) {
 		t.Parallel()

@@ -2,58 +2,62 @@ package recalc
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
 )
 
-// storeHistorySQL makes the stored history of the customers $1..$3 (account $1) equal to their
-// computed rows $4..$10, writing only the rows that differ. A recalculation that moves nothing (most of them:
-// a write to one invoice moves a few months at most) writes no history row, so leaves no dead
-// tuple and no new index entry; a first calculation inserts all its rows with a plain INSERT.
+// The write-back makes the stored history of its customers equal to the computed rows, writing
+// only the rows that differ: a recalculation that moves nothing (most of them: a write to one
+// invoice moves a few months at most) writes no history row, so leaves no dead tuple and no new
+// index entry. Two statements, each of a shape Citus plans on one shard (a statement with
+// data-modifying CTEs feeding an INSERT is refused there):
 //
-//   - stored: the customers' rows now, one primary-key range scan per customer (storedRowsSQL);
-//   - diff: each stored or computed row whose figures differ from its counterpart (same customer,
-//     currency and month), or has none: tid is the stored row's, the rest the computed row's;
-//   - a stored row without a computed one is deleted (by tid), a computed row without a stored one
-//     inserted, and a changed row updated through ON CONFLICT (every such row conflicts).
+//   - deleteGoneHistorySQL deletes the stored rows of the customers $1..$3 that have no computed
+//     row ($4..$7: source, customer, currency, month), found one primary-key range scan per
+//     customer (storedRowsSQL) and deleted by ctid;
+//   - upsertHistorySQL inserts the computed rows of account $1 ($2..$8), and updates a stored row
+//     only where its figures differ.
 //
 // Two writers never race on a customer's rows: only the holder of its queue row writes them, under
-// that row's lock (lockOwned), so what stored read is still there when the statement writes.
-var storeHistorySQL = `
-WITH computed AS (
-    SELECT $1::uuid AS account_id, n.* FROM unnest($4::uuid[], $5::text[], $6::text[], $7::date[],
-        $8::bigint[], $9::bigint[], $10::text[])
-        AS n(source_id, customer_id, currency, month, mrr_cents, change_cents, movement)
-), stored AS (
-    SELECT t.*` + storedRowsSQL(keysFrom("c"), "customer_mrr_history", "t.ctid AS tid, t.*", "") + `
-), diff AS (
-    SELECT s.tid, n.*
-    FROM stored s FULL JOIN computed n
-      ON ` + sameKey("s", "n") + ` AND s.currency = n.currency AND s.month = n.month
-    WHERE (s.mrr_cents, s.change_cents, s.movement) IS DISTINCT FROM (n.mrr_cents, n.change_cents, n.movement)
-), gone AS (
-    DELETE FROM customer_mrr_history h
-    WHERE h.account_id = $1 AND h.ctid = ANY (ARRAY(SELECT tid FROM diff WHERE account_id IS NULL))
-), added AS (
-    INSERT INTO customer_mrr_history
-    SELECT ` + historyCols + ` FROM diff WHERE tid IS NULL
-)
-INSERT INTO customer_mrr_history AS h
-SELECT ` + historyCols + ` FROM diff WHERE tid IS NOT NULL AND account_id IS NOT NULL
-ON CONFLICT (account_id, source_id, customer_id, currency, month) DO UPDATE
-SET mrr_cents = excluded.mrr_cents, change_cents = excluded.change_cents, movement = excluded.movement`
+// that row's lock (lockOwned).
+var deleteGoneHistorySQL = `
+DELETE FROM customer_mrr_history h
+WHERE h.account_id = $1 AND h.ctid = ANY (ARRAY(
+    SELECT t.tid` + storedRowsSQL(keysFrom("c"), "customer_mrr_history", "t.ctid AS tid, t.currency, t.month", "") + `
+    WHERE NOT EXISTS (
+        SELECT 1 FROM unnest($4::uuid[], $5::text[], $6::text[], $7::date[]) AS n(source_id, customer_id, currency, month)
+        WHERE n.source_id = c.source_id AND n.customer_id = c.customer_id
+          AND n.currency = t.currency AND n.month = t.month)))`
 
-// historyCols are customer_mrr_history's columns, in its order.
-const historyCols = "account_id, source_id, customer_id, currency, month, mrr_cents, change_cents, movement"
+const upsertHistorySQL = `
+INSERT INTO customer_mrr_history AS h (account_id, source_id, customer_id, currency, month,
+    mrr_cents, change_cents, movement)
+SELECT $1::uuid, n.* FROM unnest($2::uuid[], $3::text[], $4::text[], $5::date[], $6::bigint[],
+    $7::bigint[], $8::text[]) AS n
+ON CONFLICT (account_id, source_id, customer_id, currency, month) DO UPDATE
+SET mrr_cents = excluded.mrr_cents, change_cents = excluded.change_cents, movement = excluded.movement
+WHERE (h.mrr_cents, h.change_cents, h.movement)
+    IS DISTINCT FROM (excluded.mrr_cents, excluded.change_cents, excluded.movement)`
 
 // storeHistory stores the written customers' monthly MRR history, in the write-back transaction
 // that replaces their metrics: history is never half-updated and exactly as fresh as the metrics.
 // Customers whose computation failed are not among w.written and keep their old history.
 func (w *writeBack) storeHistory(ctx context.Context, tx *gorm.DB) error {
 	h := &w.history
-	return execKeys(ctx, tx, "store history", storeHistorySQL, w.written, h.sources,
-		h.customers, h.currencies, h.months, h.mrr, h.change, h.movement)
+	if err := execKeys(ctx, tx, "delete history", deleteGoneHistorySQL, w.written, h.sources,
+		h.customers, h.currencies, h.months); err != nil {
+		return err
+	}
+	if len(h.customers) == 0 {
+		return nil
+	}
+	if err := tx.WithContext(ctx).Exec(upsertHistorySQL, h.account, h.sources, h.customers,
+		h.currencies, h.months, h.mrr, h.change, h.movement).Error; err != nil {
+		return fmt.Errorf("store history: %w", err)
+	}
+	return nil
 }
 
 // historyRows is customer_mrr_history rows column-wise, for one INSERT ... SELECT FROM unnest.

@@ -19,13 +19,15 @@ const maxErrorLen = 1000
 // at $6 microseconds, minus up to 10% jitter ($4's companion array, drawn in Go) so customers that
 // failed together (a database hiccup) do not all come back in the same instant. The row is
 // released, not dropped: a failing customer is retried forever, and stays visible. Time and jitter
-// come as parameters: Citus refuses now() and random() beside columns in an UPDATE.
+// come as parameters: Citus refuses now() and random() beside columns in an UPDATE, and any STABLE
+// function with a column argument, such as timestamptz + interval; seconds since the epoch and
+// to_timestamp (IMMUTABLE) do the same sum.
 var failSQL = `
 UPDATE recalc_queue q
 SET attempts = q.attempts + 1,
     last_error = c.x1,
-    run_at = $7::timestamptz + least(interval '1 second' * power(2, least(q.attempts, 30)),
-                                     $6::bigint * interval '1 microsecond') * (1 - 0.1 * c.x2),
+    run_at = to_timestamp(extract(epoch FROM $7::timestamptz) +
+                          least(power(2, least(q.attempts, 30)), $6::bigint / 1e6) * (1 - 0.1 * c.x2)),
     locked_until = NULL, locked_by = NULL, updated_at = $7::timestamptz
 FROM ` + keysFrom("c", "$4::text[]", "$8::float8[]") + `
 WHERE ` + sameKey("q", "c") + ` AND q.locked_by = $5`
