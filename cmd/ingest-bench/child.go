@@ -20,9 +20,12 @@ type child struct {
 // competing for the CPU) plus env; its output goes to our stderr, never to stdout.
 func (b *bench) startChild(args []string, env ...string) (*child, error) {
 	cmd := exec.Command(b.bin, args...)
-	// No limits: the tool measures throughput, not admission control.
+	// No limits: the tool measures throughput, not admission control. Every child may deliver
+	// webhooks (each runs delivery workers), and the -webhook-latency receiver listens on
+	// 127.0.0.1: a child refusing it would fail the attempts it claims, and their 5 s backoff
+	// would be measured as latency.
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+b.url, "LOG_LEVEL=warn", "METRICS_ADDR=127.0.0.1:0",
-		"RATE_LIMIT_WRITES=0", "RATE_LIMIT_READS=0", "MAX_INFLIGHT_WRITES=0")
+		"RATE_LIMIT_WRITES=0", "RATE_LIMIT_READS=0", "MAX_INFLIGHT_WRITES=0", "WEBHOOK_ALLOW_PRIVATE=true")
 	cmd.Env = append(cmd.Env, env...) // later duplicates win
 	cmd.Stdout, cmd.Stderr = b.stderr, b.stderr
 	dieWithParent(cmd)

@@ -43,11 +43,7 @@ func (b *bench) runFreshness(ctx context.Context, rows, changed []invoice) error
 		return err
 	}
 	b.log("freshness: fresh server with 2 workers, %d rows/s of load for %s", b.cfg.freshnessRate, b.cfg.freshness)
-	var env []string
-	if b.cfg.webhookLatency {
-		env = []string{"WEBHOOK_ALLOW_PRIVATE=true"}
-	}
-	srv, err := b.startServerWorkers(ctx, 2, env...)
+	srv, err := b.startServerWorkers(ctx, 2)
 	if err != nil {
 		return err
 	}
