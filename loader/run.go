@@ -50,7 +50,11 @@ func Run(ctx context.Context, src Source, o Options) (client.Counts, error) {
 	for n := range o.State.Done {
 		skip[n] = true
 	}
-	go func() { readErr = o.cut(ctx, src, todo, skip); close(todo) }()
+	// window bounds the batches held in memory, read but not yet counted: without it, while one
+	// slow batch (retrying, say) holds up the counting in input order, the other workers would go
+	// on reading and sending, and the answered batches waiting behind it would pile up.
+	window := make(chan struct{}, 2*o.Concurrency)
+	go func() { readErr = o.cut(ctx, src, todo, skip, window); close(todo) }()
 	var wg sync.WaitGroup
 	for range o.Concurrency {
 		wg.Add(1)
@@ -63,7 +67,7 @@ func Run(ctx context.Context, src Source, o Options) (client.Counts, error) {
 		}()
 	}
 	go func() { wg.Wait(); close(done) }()
-	total, err := o.collect(done, cancel)
+	total, err := o.collect(done, cancel, window)
 	if o.Progress != nil {
 		o.Progress.Finish()
 	}
@@ -103,10 +107,15 @@ func (o *Options) defaults() {
 
 // cut reads src into batches; the batch numbers depend only on the input and Batch (and the
 // byte cap), so a resumed run numbers them as the first run did.
-func (o *Options) cut(ctx context.Context, src Source, todo chan<- *batch, skip map[int]bool) error {
+func (o *Options) cut(ctx context.Context, src Source, todo chan<- *batch, skip map[int]bool, window chan<- struct{}) error {
 	b, size := &batch{n: 1}, 0
 	emit := func() bool {
 		b.skipped = skip[b.n]
+		select { // a place in the window, given back when the batch is counted
+		case window <- struct{}{}:
+		case <-ctx.Done():
+			return false
+		}
 		select {
 		case todo <- b:
 		case <-ctx.Done():
@@ -170,8 +179,8 @@ func (o *Options) send(ctx context.Context, b *batch) {
 }
 
 // collect counts the answers in input order (batches answered early wait for those before
-// them, at most Concurrency of them), writes rows in error and acknowledges batches.
-func (o *Options) collect(done <-chan *batch, cancel context.CancelCauseFunc) (client.Counts, error) {
+// them; the window bounds how many), writes rows in error and acknowledges batches.
+func (o *Options) collect(done <-chan *batch, cancel context.CancelCauseFunc, window <-chan struct{}) (client.Counts, error) {
 	var total client.Counts
 	waiting := map[int]*batch{}
 	next := 1
@@ -184,6 +193,7 @@ func (o *Options) collect(done <-chan *batch, cancel context.CancelCauseFunc) (c
 		for ; waiting[next] != nil; next++ {
 			c, err := o.take(waiting[next])
 			delete(waiting, next)
+			<-window
 			total = total.Plus(c)
 			if err != nil {
 				cancel(err)
