@@ -126,8 +126,8 @@ func (b *streamBody) Read(p []byte) (int, error) {
 	case b.aborted:
 		b.mu.Unlock()
 		return 0, errAbandoned
-	case b.stopped:
-		b.mu.Unlock()
+	case b.stopped || b.stopRequested(): // not only once watch noticed: a stream that starts
+		b.mu.Unlock() // after the stop must read nothing, whenever watch gets to run
 		return 0, errStopping
 	}
 	if b.idle > 0 {
