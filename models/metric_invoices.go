@@ -27,23 +27,34 @@ type MetricInvoice struct {
 	SubscriptionID string // "" when absent
 }
 
-// metricInvoicesSQL reads the non-archived invoices of many customers in one query, only the
-// columns metrics need. Each row carries the ordinal of its customer in the arrays, so grouping is
-// an index, not a key comparison. invoices_by_customer serves the join.
+// metricInvoicesSQL reads the non-archived invoices of many customers of account $1 in one query,
+// only the columns metrics need. Each row carries the ordinal of its customer in the arrays, so
+// grouping is an index, not a key comparison. Each customer's invoices are one range scan of
+// invoices_by_customer: OFFSET 0 keeps the LATERAL subquery from being flattened into a join,
+// which the planner (expecting one row from the arrays) ran as a hash join over a sequential scan
+// of every invoice of the table, for each batch.
 const metricInvoicesSQL = `
 SELECT c.n, i.type, i.date, i.start_date, i.end_date, i.amount_cents, coalesce(i.discount, 0),
        i.currency, coalesce(i.subscription_id, '')
-FROM unnest($1::uuid[], $2::uuid[], $3::text[]) WITH ORDINALITY AS c(account_id, source_id, customer_id, n)
-JOIN invoices i ON i.account_id = c.account_id AND i.source_id = c.source_id AND i.customer_id = c.customer_id
-WHERE i.archived_at IS NULL`
+FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS c(source_id, customer_id, n),
+     LATERAL (SELECT i.type, i.date, i.start_date, i.end_date, i.amount_cents, i.discount, i.currency,
+                     i.subscription_id
+              FROM invoices i
+              WHERE i.account_id = $1 AND i.source_id = c.source_id AND i.customer_id = c.customer_id
+                AND i.archived_at IS NULL
+              OFFSET 0) i`
 
-// MetricInvoices returns the non-archived invoices of each customer, indexed like customers.
-func (db *DB) MetricInvoices(ctx context.Context, customers []CustomerKey) ([][]MetricInvoice, error) {
-	accounts, sources, ids := make([][16]byte, len(customers)), make([][16]byte, len(customers)), make([]string, len(customers))
+// MetricInvoices returns the non-archived invoices of each customer, indexed like customers, all
+// of which belong to account.
+func (db *DB) MetricInvoices(ctx context.Context, account uuid.UUID, customers []CustomerKey) ([][]MetricInvoice, error) {
+	sources, ids := make([][16]byte, len(customers)), make([]string, len(customers))
 	for i, k := range customers {
-		accounts[i], sources[i], ids[i] = k.AccountID, k.SourceID, k.CustomerID
+		if k.AccountID != account {
+			return nil, fmt.Errorf("load invoices: customer %q is not of account %s", k.CustomerID, account)
+		}
+		sources[i], ids[i] = k.SourceID, k.CustomerID
 	}
-	rows, err := query(db.Gorm.WithContext(ctx), metricInvoicesSQL, accounts, sources, ids)
+	rows, err := query(db.Gorm.WithContext(ctx), metricInvoicesSQL, [16]byte(account), sources, ids)
 	if err != nil {
 		return nil, fmt.Errorf("load invoices: %w", err)
 	}

@@ -74,18 +74,24 @@ func keysOf(items []item) []CustomerKey {
 // that claim $4 still holds, locking them with lock. Every statement that settles or extends a claim
 // starts from it: a row no longer ours (its lease expired and another worker took it, or finished
 // it) is neither returned nor locked, so a late worker never touches another claim's row.
+//
+// Each key is one primary-key probe (a LATERAL subquery, which OFFSET 0 keeps from being
+// flattened into a join: the planner, trusting statistics of a queue that changes faster than
+// they do, joined the keys to every queued row of the account, or scanned those rows once per key,
+// for each batch). The probes run, and lock, in the order of the keys, which callers pass in the
+// one global order (see compareKeys): a transaction locking them waits for a fold bumping several
+// of them instead of deadlocking with it.
 func heldSQL(cols, lock string) string {
 	return `
 SELECT ` + cols + `
-FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS c(source_id, customer_id, n)
-JOIN recalc_queue q ON ` + sameKey("q", "c") + `
-WHERE q.locked_by = $4
-` + lock
+FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS c(source_id, customer_id, n),
+     LATERAL (SELECT t.source_id, t.customer_id, t.version FROM recalc_queue t
+              WHERE ` + sameKey("t", "c") + ` AND t.locked_by = $4
+              OFFSET 0 ` + lock + `) q`
 }
 
-// lockInKeyOrder locks heldSQL's rows in the one global order (see compareKeys), so a transaction
-// locking them waits for a fold bumping several of them instead of deadlocking with it.
-var lockInKeyOrder = "ORDER BY " + keyOrder("q") + "\nFOR UPDATE OF q"
+// lockInKeyOrder locks heldSQL's rows, in the order of its keys.
+const lockInKeyOrder = "FOR UPDATE"
 
 // heldKeys are the columns heldSQL returns for updateQueueSQL.
 const heldKeys = "q.source_id, q.customer_id"
@@ -117,7 +123,7 @@ func (p *Pool) release(ctx context.Context, c *claim) error {
 // LOCKED: a row a fold (or our own write-back) holds is skipped rather than waited
 // for; the next heartbeat catches it, well before the lease ends.
 var extendSQL = updateQueueSQL("locked_until = now() + $5::bigint * interval '1 microsecond'",
-	heldSQL(heldKeys, "FOR UPDATE OF q SKIP LOCKED"))
+	heldSQL(heldKeys, "FOR UPDATE SKIP LOCKED"))
 
 // keepLease extends claim c's lease every heartbeat until the returned stop is called, so a
 // batch slower than the lease (a slow database, a huge customer) is not taken over and computed

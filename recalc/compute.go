@@ -8,9 +8,12 @@ import (
 )
 
 // load returns the non-archived invoices of each item's customer, indexed like items, in one
-// query (models owns the invoices table).
+// query (models owns the invoices table). A claim holds one account's customers.
 func (p *Pool) load(ctx context.Context, items []item) ([][]Invoice, error) {
-	return p.db.MetricInvoices(ctx, keysOf(items))
+	if len(items) == 0 {
+		return nil, nil
+	}
+	return p.db.MetricInvoices(ctx, items[0].key.AccountID, keysOf(items))
 }
 
 // result is one customer's outcome: its metrics, monthly history and next change, or why it could

@@ -17,8 +17,11 @@ import (
 //   - deleteGoneHistorySQL deletes the stored rows of the customers $1..$3 that have no computed
 //     row ($4..$7: source, customer, currency, month), found one primary-key range scan per
 //     customer (storedRowsSQL) and deleted by ctid;
-//   - upsertHistorySQL inserts the computed rows of account $1 ($2..$8), and updates a stored row
-//     only where its figures differ.
+//   - upsertHistorySQL inserts the computed rows of account $1 ($2..$8) that are not stored as
+//     they are, updating a stored row whose figures differ. Identical rows are filtered out by a
+//     read before the INSERT: ON CONFLICT DO UPDATE ... WHERE locks (and so writes) every
+//     conflicting row even when its WHERE then skips it, which made a write-back that moved
+//     nothing cost as much as one that rewrote every month.
 //
 // Two writers never race on a customer's rows: only the holder of its queue row writes them, under
 // that row's lock (lockOwned).
@@ -35,11 +38,15 @@ const upsertHistorySQL = `
 INSERT INTO customer_mrr_history AS h (account_id, source_id, customer_id, currency, month,
     mrr_cents, change_cents, movement)
 SELECT $1::uuid, n.* FROM unnest($2::uuid[], $3::text[], $4::text[], $5::date[], $6::bigint[],
-    $7::bigint[], $8::text[]) AS n
+    $7::bigint[], $8::text[]) AS n(source_id, customer_id, currency, month, mrr_cents, change_cents, movement)
+WHERE NOT EXISTS (
+    SELECT 1 FROM customer_mrr_history s
+    WHERE s.account_id = $1 AND s.source_id = n.source_id AND s.customer_id = n.customer_id
+      AND s.currency = n.currency AND s.month = n.month
+      AND (s.mrr_cents, s.change_cents, s.movement) IS NOT DISTINCT FROM (n.mrr_cents, n.change_cents, n.movement)
+    OFFSET 0)
 ON CONFLICT (account_id, source_id, customer_id, currency, month) DO UPDATE
-SET mrr_cents = excluded.mrr_cents, change_cents = excluded.change_cents, movement = excluded.movement
-WHERE (h.mrr_cents, h.change_cents, h.movement)
-    IS DISTINCT FROM (excluded.mrr_cents, excluded.change_cents, excluded.movement)`
+SET mrr_cents = excluded.mrr_cents, change_cents = excluded.change_cents, movement = excluded.movement`
 
 // storeHistory stores the written customers' monthly MRR history, in the write-back transaction
 // that replaces their metrics: history is never half-updated and exactly as fresh as the metrics.

@@ -71,12 +71,17 @@ FROM unnest($2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::
     $8::bigint[], $9::timestamptz[], $10::timestamptz[], $11::text[]) AS c`
 
 // upsertScheduleSQL leaves an unchanged next_change_at alone: most recalculations of a customer do
-// not move it, and an unwritten row is no dead tuple.
+// not move it, and an unwritten row is no dead tuple. The unchanged rows are filtered out before
+// the INSERT, since ON CONFLICT DO UPDATE ... WHERE would still lock (write) each of them.
 const upsertScheduleSQL = `
 INSERT INTO customer_metric_schedule (account_id, source_id, customer_id, next_change_at)
-SELECT $1::uuid, s.* FROM unnest($2::uuid[], $3::text[], $4::timestamptz[]) AS s
-ON CONFLICT (account_id, source_id, customer_id) DO UPDATE SET next_change_at = excluded.next_change_at
-WHERE customer_metric_schedule.next_change_at IS DISTINCT FROM excluded.next_change_at`
+SELECT $1::uuid, s.* FROM unnest($2::uuid[], $3::text[], $4::timestamptz[]) AS s(source_id, customer_id, next_change_at)
+WHERE NOT EXISTS (
+    SELECT 1 FROM customer_metric_schedule o
+    WHERE o.account_id = $1 AND o.source_id = s.source_id AND o.customer_id = s.customer_id
+      AND o.next_change_at = s.next_change_at
+    OFFSET 0)
+ON CONFLICT (account_id, source_id, customer_id) DO UPDATE SET next_change_at = excluded.next_change_at`
 
 var deleteScheduleSQL = deleteKeysSQL("customer_metric_schedule")
 

@@ -73,6 +73,7 @@ type bench struct {
 	apiKey   string
 	results  []result
 	recalc   *result
+	drainCPU cpuUse // of the last drain: the worker's (as server) and PostgreSQL's
 	backfill *backfillResult
 	rss      *rssResult
 	ndjson   *ndjsonResult

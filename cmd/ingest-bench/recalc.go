@@ -47,7 +47,7 @@ func (b *bench) runRecalc(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.recalc = &result{method: "recalc", pass: "drain", rows: queued, dur: d,
+	b.recalc = &result{method: "recalc", pass: "drain", rows: queued, dur: d, cpu: b.drainCPU,
 		note: fmt.Sprintf("worker, RECALC_WORKERS=%d, %d accounts; clock includes process start",
 			b.cfg.recalcWorkers, min(b.cfg.recalcAccounts, max(b.cfg.recalcCustomers, 1)))}
 	return nil
@@ -98,7 +98,7 @@ func (b *bench) drain(ctx context.Context) (queued int, d time.Duration, err err
 		return 0, 0, err
 	}
 	b.log("recalc: draining %d queued customers with RECALC_WORKERS=%d", queued, b.cfg.recalcWorkers)
-	start := time.Now()
+	start, c0 := time.Now(), cpuNow(0, b.dbName)
 	w, err := b.startChild([]string{"worker"}, "RECALC_WORKERS="+strconv.Itoa(b.cfg.recalcWorkers))
 	if err != nil {
 		return 0, 0, err
@@ -108,6 +108,8 @@ func (b *bench) drain(ctx context.Context) (queued int, d time.Duration, err err
 		return 0, 0, err
 	}
 	d = time.Since(start)
+	// The worker's CPU is read while it still runs (an exited process has no /proc entry).
+	b.drainCPU = cpuNow(w.pid(), b.dbName).sub(c0)
 	w.stop()
 	// Every drained customer must have metrics: a drain that only deleted rows proves nothing.
 	var withMetrics int
