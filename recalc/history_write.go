@@ -3,6 +3,7 @@ package recalc
 import (
 	"context"
 	"fmt"
+	"invoice-ingest/models"
 	"time"
 
 	"gorm.io/gorm"
@@ -60,8 +61,8 @@ func (w *writeBack) storeHistory(ctx context.Context, tx *gorm.DB) error {
 	if len(h.customers) == 0 {
 		return nil
 	}
-	if err := tx.WithContext(ctx).Exec(upsertHistorySQL, h.account, h.sources, h.customers,
-		h.currencies, h.months, h.mrr, h.change, h.movement).Error; err != nil {
+	if err := tx.WithContext(ctx).Exec(upsertHistorySQL, models.Prepared(tx, h.account, h.sources, h.customers,
+		h.currencies, h.months, h.mrr, h.change, h.movement)...).Error; err != nil {
 		return fmt.Errorf("store history: %w", err)
 	}
 	return nil
