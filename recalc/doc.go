@@ -96,7 +96,7 @@
 //     customer at one instant t for the whole batch.
 //  3. Writes back in one transaction: locks the rows it still holds (locked_by = its token),
 //     replaces their metrics rows (one DELETE, one INSERT from arrays) and brings their history
-//     rows up to date (two statements writing only the rows that differ), so history is never
+//     rows up to date (read, compared here, only the rows that differ written), so history is never
 //     half-updated and exactly as fresh as the metrics (a customer whose computation failed
 //     keeps both), upserts or deletes their
 //     customer_metric_schedule rows, deletes the queue rows whose version is still the claimed one
