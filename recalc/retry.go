@@ -51,6 +51,9 @@ func (p *Pool) markFailed(ctx context.Context, tx *gorm.DB, token string, keys [
 // fail records cause as the failure of every item, in its own transaction.
 func (p *Pool) fail(ctx context.Context, token string, items []item, cause error) error {
 	err := p.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.WithContext(ctx).Exec(indexesOnly).Error; err != nil { // lockOwned is prepared
+			return err
+		}
 		if _, err := lockOwned(ctx, tx, token, items); err != nil {
 			return err
 		}
