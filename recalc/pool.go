@@ -45,6 +45,7 @@ type Pool struct {
 	pending []pendingRelease // claims whose release failed, see release.go
 
 	rot         rotation     // the accounts the claim loops serve in turn, see rotation.go
+	wake        waker        // wakes idle claim loops when a write commits, see notify.go
 	clockOffset atomic.Int64 // the database's clock minus ours, in nanoseconds, see dbNow
 }
 
@@ -60,6 +61,9 @@ type hooks struct {
 	release     func(token string) error                            // before a release; an error fails it as an outage would
 	// releaseRetried is told the outcome of each retry of a release that had failed.
 	releaseRetried func(token string, err error)
+	idle           func()          // a claim loop found nothing due and is about to wait
+	listening      func()          // the LISTEN connection is open and listening
+	unlistened     func(err error) // the LISTEN connection failed or was lost
 }
 
 // NewPool returns a pool working on db's queue; cfg's zero fields get defaults.
@@ -76,7 +80,8 @@ func NewPool(db *models.DB, cfg Config) *Pool {
 // (releases: sets locked_until = NULL for claims it won't finish), and returns. Returns nil on a
 // clean stop.
 //
-// It runs Config.Workers claim loops and one sweep loop. A batch in flight when ctx ends gets a
+// It runs Config.Workers claim loops, one sweep loop and, with Config.Listen, the LISTEN
+// connection that wakes the claim loops when a write commits. A batch in flight when ctx ends gets a
 // grace period to finish (its computation is usually done by then); if it cannot, its claims are
 // released so another process takes them at once instead of after the lease. The only error it
 // returns is a failure to release this pool's claims at the end (database down); they then expire
@@ -87,6 +92,9 @@ func (p *Pool) Run(ctx context.Context) error {
 		wg.Go(func() { p.work(ctx) })
 	}
 	wg.Go(func() { p.sweepLoop(ctx) })
+	if p.cfg.Listen != nil {
+		wg.Go(func() { p.listen(ctx) })
+	}
 	wg.Wait()
 	// Every batch releases what it did not finish; this catches what a failed release left behind.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
@@ -186,11 +194,12 @@ func (p *Pool) computeAndWrite(ctx context.Context, token string, items []item, 
 	return p.write(ctx, token, items, results, t)
 }
 
-// work is one claim loop: claim and process batches back to back while there are any, poll when
-// the queue is idle, and back off while the database fails.
+// work is one claim loop: claim and process batches back to back while there are any, wait for a
+// committed write or the next poll when the queue is idle, and back off while the database fails.
 func (p *Pool) work(ctx context.Context) {
 	failures := 0
 	for ctx.Err() == nil {
+		woken := p.wake.armed()
 		p.retryReleases(ctx)
 		_, claimed, err := p.runOnce(ctx)
 		wait := p.cfg.PollInterval
@@ -199,13 +208,13 @@ func (p *Pool) work(ctx context.Context) {
 			failures++
 			wait = min(p.cfg.PollInterval<<min(failures, 16), max(maxIdle, p.cfg.PollInterval))
 			p.cfg.Log.Error("recalc: worker", "err", err, "retry_in", wait)
+			sleep(ctx, wait) // a write's wake-up does not cut a backoff short
 		case claimed > 0:
-			failures = 0
-			continue // more may be due: no wait
+			failures = 0 // more may be due: no wait
 		default:
 			failures = 0
+			p.idle(ctx, wait, woken)
 		}
-		sleep(ctx, wait)
 	}
 }
 
