@@ -4,34 +4,39 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
 
 // enqueueSQL appends one outbox row naming changed customers of one account and data source, and
-// announces it on NotifyChannel with payload $4, the account's id: PostgreSQL delivers the
-// notification when the transaction commits, and drops it when it rolls back. The INSERT runs
-// although the query does not read it (a data-modifying WITH always runs to completion), so the
-// announcement costs the writer no extra round trip. On Citus pg_notify runs on the coordinator,
-// where the service's LISTEN connections are.
-const enqueueSQL = `
+// announces it on NotifyChannel: PostgreSQL delivers the notification when the transaction
+// commits, and drops it when it rolls back. The payload is $4, the account's id, followed by
+// "/" and the outbox row's id when the row names at most expressCustomers customers (see
+// express.go). Announcing in the same statement costs the writer no extra round trip. On Citus
+// pg_notify runs on the coordinator, where the service's LISTEN connections are.
+var enqueueSQL = `
 WITH o AS (
-    INSERT INTO recalc_outbox (account_id, source_id, customer_ids) VALUES ($1, $2, $3)
-)
-SELECT pg_notify('` + NotifyChannel + `', $4)`
+    INSERT INTO recalc_outbox (account_id, source_id, customer_ids) VALUES ($1, $2, $3) RETURNING id
+)` + notifySQL
 
 // enqueueImportSQL is enqueueSQL for a write of import $5, which also counts the customers as
 // queued and pending for that import (see progress.go), in the same statement: a writer pays no
 // extra round trip, and appends only (no row lock anybody waits for).
-const enqueueImportSQL = `
+var enqueueImportSQL = `
 WITH o AS (
-    INSERT INTO recalc_outbox (account_id, source_id, customer_ids, import_id) VALUES ($1, $2, $3, $5)
+    INSERT INTO recalc_outbox (account_id, source_id, customer_ids, import_id) VALUES ($1, $2, $3, $5) RETURNING id
 ), p AS (
     INSERT INTO recalc_import_progress (account_id, import_id, customers, pending, at)
     VALUES ($1, $5, cardinality($3::text[]), cardinality($3::text[]), clock_timestamp())
-)
-SELECT pg_notify('` + NotifyChannel + `', $4)`
+)` + notifySQL
+
+// notifySQL is the query of enqueueSQL: the WITH items run although it reads only o (a
+// data-modifying WITH always runs to completion).
+var notifySQL = `
+SELECT pg_notify('` + NotifyChannel + `', $4 || coalesce((SELECT '/' || o.id FROM o
+    WHERE cardinality($3::text[]) <= ` + strconv.Itoa(expressCustomers) + `), ''))`
 
 // Enqueue records, in the caller's GORM transaction, that the customers changed (transactional outbox):
 // if the transaction commits, the customers will be recalculated, also after a crash; if it rolls

@@ -3,6 +3,8 @@ package recalc
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,9 +130,20 @@ func (p *Pool) listenOnce(ctx context.Context, failures *int) error {
 			return err
 		}
 		*failures = 0
-		if account, err := uuid.Parse(n.Payload); err == nil {
-			p.rot.arrive(account)
-		}
-		p.wake.wake()
+		p.notified(n.Payload)
 	}
+}
+
+// notified handles one notification: payload is an account's id, followed by "/" and an outbox
+// row's id for the express lane (see Enqueue). Its account joins the rotation, the row the express
+// lane, and idle claim loops wake.
+func (p *Pool) notified(payload string) {
+	acc, row, _ := strings.Cut(payload, "/")
+	if account, err := uuid.Parse(acc); err == nil {
+		p.rot.arrive(account)
+		if id, err := strconv.ParseInt(row, 10, 64); err == nil && expressFoldSQL != foldSQL {
+			p.express.add(account, id)
+		}
+	}
+	p.wake.wake()
 }

@@ -44,9 +44,10 @@ type Pool struct {
 	relMu   sync.Mutex
 	pending []pendingRelease // claims whose release failed, see release.go
 
-	rot         rotation     // the accounts the claim loops serve in turn, see rotation.go
-	wake        waker        // wakes idle claim loops when a write commits, see notify.go
-	clockOffset atomic.Int64 // the database's clock minus ours, in nanoseconds, see dbNow
+	rot         rotation      // the accounts the claim loops serve in turn, see rotation.go
+	wake        waker         // wakes idle claim loops when a write commits, see notify.go
+	express     *expressQueue // small writes announced, for the express lane (express.go)
+	clockOffset atomic.Int64  // the database's clock minus ours, in nanoseconds, see dbNow
 }
 
 // hooks let in-package tests watch and disturb a batch at fixed points: a test waits for the event
@@ -73,7 +74,7 @@ func NewPool(db *models.DB, cfg Config) *Pool {
 	nonce := make([]byte, 4)
 	_, _ = rand.Read(nonce)
 	return &Pool{db: db, cfg: cfg, prefix: cfg.WorkerID + "#" + hex.EncodeToString(nonce) + ".",
-		stopGrace: defaultStopGrace, heartbeat: max(cfg.Lease/3, time.Millisecond)}
+		stopGrace: defaultStopGrace, heartbeat: max(cfg.Lease/3, time.Millisecond), express: newExpressQueue()}
 }
 
 // Run blocks until ctx is done; then it stops claiming, finishes or releases claimed work
@@ -81,7 +82,7 @@ func NewPool(db *models.DB, cfg Config) *Pool {
 // clean stop.
 //
 // It runs Config.Workers claim loops, one sweep loop and, with Config.Listen, the LISTEN
-// connection that wakes the claim loops when a write commits. A batch in flight when ctx ends gets a
+// connection that wakes the claim loops when a write commits and the express lane. A batch in flight when ctx ends gets a
 // grace period to finish (its computation is usually done by then); if it cannot, its claims are
 // released so another process takes them at once instead of after the lease. The only error it
 // returns is a failure to release this pool's claims at the end (database down); they then expire
@@ -94,6 +95,7 @@ func (p *Pool) Run(ctx context.Context) error {
 	wg.Go(func() { p.sweepLoop(ctx) })
 	if p.cfg.Listen != nil {
 		wg.Go(func() { p.listen(ctx) })
+		wg.Go(func() { p.expressLoop(ctx) })
 	}
 	wg.Wait()
 	// Every batch releases what it did not finish; this catches what a failed release left behind.
