@@ -135,14 +135,15 @@ func (p *Pool) listenOnce(ctx context.Context, failures *int) error {
 }
 
 // notified handles one notification: payload is an account's id, followed by "/" and an outbox
-// row's id for the express lane (see Enqueue). Its account joins the rotation, the row the express
-// lane, and idle claim loops wake.
+// row's id for the express lane (see Enqueue). Its account joins the rotation, and the row the
+// express lane; idle claim loops wake unless the express lane took the row (racing it for the
+// same customers would only duplicate its statements).
 func (p *Pool) notified(payload string) {
 	acc, row, _ := strings.Cut(payload, "/")
 	if account, err := uuid.Parse(acc); err == nil {
 		p.rot.arrive(account)
-		if id, err := strconv.ParseInt(row, 10, 64); err == nil && expressFoldSQL != foldSQL {
-			p.express.add(account, id)
+		if id, err := strconv.ParseInt(row, 10, 64); err == nil && expressFoldSQL != foldSQL && p.express.add(account, id) {
+			return
 		}
 	}
 	p.wake.wake()

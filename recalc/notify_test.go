@@ -3,6 +3,7 @@ package recalc
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -102,6 +103,7 @@ func await(t *testing.T, ev signal[event], what string, key ...CustomerKey) {
 func listeningPool(t *testing.T, l *listenDB) (*Pool, signal[event]) {
 	cfg := testConfig(july15(t))
 	cfg.Workers, cfg.PollInterval, cfg.Listen = 1, time.Hour, l.listen
+	cfg.Log = slog.New(slog.NewTextHandler(tlog{t}, nil))
 	p := NewPool(l.db, cfg)
 	ev := watchEvents(p)
 	stop := runPool(t, p)
@@ -109,8 +111,9 @@ func listeningPool(t *testing.T, l *listenDB) (*Pool, signal[event]) {
 	return p, ev
 }
 
-// A committed write wakes an idle pool at once: the pool polls once an hour, yet the customer's
-// metrics are written.
+// A committed write wakes an idle pool at once: the pool polls once an hour, yet the customers'
+// metrics are written. The write names more customers than the express lane takes, so the claim
+// loop computes them.
 func TestCommittedWriteWakesIdlePool(t *testing.T) {
 	t.Parallel()
 	l := newListenDB(t)
@@ -119,11 +122,24 @@ func TestCommittedWriteWakesIdlePool(t *testing.T) {
 	await(t, ev, "listening")
 	await(t, ev, "idle")
 
-	key := f.key("cus_1")
-	f.addInvoices(t, key.CustomerID, julySubscription)
-	enqueueUnfolded(t, l.db, key)
-	await(t, ev, "written", key)
-	ms, stale, err := CustomerMetrics(context.Background(), l.db, key)
+	keys := make([]CustomerKey, expressCustomers+1)
+	for i := range keys {
+		keys[i] = f.key(fmt.Sprintf("cus_%02d", i))
+		f.addInvoices(t, keys[i].CustomerID, julySubscription)
+	}
+	enqueueUnfolded(t, l.db, keys...)
+	left := map[CustomerKey]bool{}
+	for _, k := range keys {
+		left[k] = true
+	}
+	for len(left) > 0 {
+		if e := waitFor(t, ev); e.what == "written" {
+			for _, k := range e.keys {
+				delete(left, k)
+			}
+		}
+	}
+	ms, stale, err := CustomerMetrics(context.Background(), l.db, keys[0])
 	require.NoError(t, err)
 	assert.False(t, stale)
 	require.Len(t, ms, 1)
@@ -277,3 +293,8 @@ func TestExpressLaneServesSmallWriteWhileLoopIsBusy(t *testing.T) {
 func TestExpressFoldIsRestricted(t *testing.T) {
 	require.NotEqual(t, foldSQL, expressFoldSQL)
 }
+
+// tlog writes a pool's log lines to the test's log.
+type tlog struct{ t *testing.T }
+
+func (l tlog) Write(b []byte) (int, error) { l.t.Log(string(b)); return len(b), nil }
