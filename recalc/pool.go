@@ -82,11 +82,11 @@ func NewPool(db *models.DB, cfg Config) *Pool {
 // clean stop.
 //
 // It runs Config.Workers claim loops, one sweep loop and, with Config.Listen, the LISTEN
-// connection that wakes the claim loops when a write commits and the express lane. A batch in flight when ctx ends gets a
-// grace period to finish (its computation is usually done by then); if it cannot, its claims are
-// released so another process takes them at once instead of after the lease. The only error it
-// returns is a failure to release this pool's claims at the end (database down); they then expire
-// after the lease.
+// connection that wakes the claim loops when a write commits and the express lane (express.go).
+// A batch in flight when ctx ends gets a grace period to finish (its computation is usually done
+// by then); if it cannot, its claims are released so another process takes them at once instead
+// of after the lease. The only error it returns is a failure to release this pool's claims at the
+// end (database down); they then expire after the lease.
 func (p *Pool) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for range p.cfg.Workers {
