@@ -29,6 +29,10 @@ type Config struct {
 	DebugAddr     string // DEBUG_ADDR: where /debug/pprof listens; empty (the default) = off
 	MetricsAddr   string // METRICS_ADDR: where Prometheus /metrics listens; set empty = off
 
+	// RecalcListenURL is where recalculation workers LISTEN for committed writes; empty = poll
+	// only (RECALC_LISTEN_URL, config/recalc.go).
+	RecalcListenURL string
+
 	// Admission control (SPEC 3, docs/limits.md). Every limit is per process; 0 = no limit.
 	Limits Limits
 
@@ -96,6 +100,9 @@ func Load(lookup Lookup) (Config, error) {
 		return c, err
 	}
 	if err := loadDatabase(&c, getenv); err != nil {
+		return c, err
+	}
+	if err := c.loadRecalcListen(getenv); err != nil {
 		return c, err
 	}
 	if c.LogLevel, err = logLevel(getenv("LOG_LEVEL")); err != nil {

@@ -41,6 +41,10 @@ type Config struct {
 	// listens to the account's write-backs; when it says no, the write-back skips reading what
 	// Written would be told (the previous MRR, the imports caught up) and does not call it.
 	Watched func(ctx context.Context, tx *gorm.DB, account uuid.UUID) (bool, error)
+	// Listen, when set, opens the dedicated connection on which the pool LISTENs for committed
+	// writes (see notify.go): idle claim loops wake at once instead of at their next poll. Nil:
+	// polling only, as behind a transaction-pooling PgBouncer.
+	Listen ListenConn
 }
 
 // Defaults of Config.

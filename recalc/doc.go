@@ -86,7 +86,9 @@
 // read finds the accounts with due work (outbox rows, or due queue rows nobody holds), and each
 // visit to an account folds its outbox and takes at most one batch of it, so a large tenant
 // cannot starve the others. Every statement names its account as a scalar parameter, so on Citus
-// each transaction touches one shard (docs/scaling.md). A visit:
+// each transaction touches one shard (docs/scaling.md). With Config.Listen, a committed write
+// wakes the idle claim loops, and a write of few customers takes the express lane past the
+// backlog (notify.go, express.go); polling every PollInterval stays as the fallback. A visit:
 //
 //  1. Claims up to BatchSize due customers of the account in one short, immediately committed statement (UPDATE
 //     ... FOR UPDATE SKIP LOCKED), setting locked_by to a token unique to the claim and

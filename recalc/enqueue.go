@@ -4,23 +4,39 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 )
 
-// enqueueSQL appends one outbox row naming changed customers of one account and data source.
-const enqueueSQL = `INSERT INTO recalc_outbox (account_id, source_id, customer_ids) VALUES ($1, $2, $3)`
+// enqueueSQL appends one outbox row naming changed customers of one account and data source, and
+// announces it on NotifyChannel: PostgreSQL delivers the notification when the transaction
+// commits, and drops it when it rolls back. The payload is $4, the account's id, followed by
+// "/" and the outbox row's id when the row names at most expressCustomers customers (see
+// express.go). Announcing in the same statement costs the writer no extra round trip. On Citus
+// pg_notify runs on the coordinator, where the service's LISTEN connections are.
+var enqueueSQL = `
+WITH o AS (
+    INSERT INTO recalc_outbox (account_id, source_id, customer_ids) VALUES ($1, $2, $3) RETURNING id
+)` + notifySQL
 
-// enqueueImportSQL is enqueueSQL for a write of import $4, which also counts the customers as
+// enqueueImportSQL is enqueueSQL for a write of import $5, which also counts the customers as
 // queued and pending for that import (see progress.go), in the same statement: a writer pays no
 // extra round trip, and appends only (no row lock anybody waits for).
-const enqueueImportSQL = `
+var enqueueImportSQL = `
 WITH o AS (
-    INSERT INTO recalc_outbox (account_id, source_id, customer_ids, import_id) VALUES ($1, $2, $3, $4)
-)
-INSERT INTO recalc_import_progress (account_id, import_id, customers, pending, at)
-VALUES ($1, $4, cardinality($3::text[]), cardinality($3::text[]), clock_timestamp())`
+    INSERT INTO recalc_outbox (account_id, source_id, customer_ids, import_id) VALUES ($1, $2, $3, $5) RETURNING id
+), p AS (
+    INSERT INTO recalc_import_progress (account_id, import_id, customers, pending, at)
+    VALUES ($1, $5, cardinality($3::text[]), cardinality($3::text[]), clock_timestamp())
+)` + notifySQL
+
+// notifySQL is the query of enqueueSQL: the WITH items run although it reads only o (a
+// data-modifying WITH always runs to completion).
+var notifySQL = `
+SELECT pg_notify('` + NotifyChannel + `', $4 || coalesce((SELECT '/' || o.id FROM o
+    WHERE cardinality($3::text[]) <= ` + strconv.Itoa(expressCustomers) + `), ''))`
 
 // Enqueue records, in the caller's GORM transaction, that the customers changed (transactional outbox):
 // if the transaction commits, the customers will be recalculated, also after a crash; if it rolls
@@ -30,7 +46,8 @@ VALUES ($1, $4, cardinality($3::text[]), cardinality($3::text[]), clock_timestam
 //
 // Appending locks nothing another writer or a worker waits for, so concurrent imports of the same
 // customers do not serialize on their commits, and a writer's cost does not grow with how busy
-// the queue is.
+// the queue is. The commit wakes idle workers listening for it (see notify.go); the others find
+// the rows on their next poll.
 func Enqueue(ctx context.Context, tx *gorm.DB, keys []CustomerKey) error {
 	return EnqueueImport(ctx, tx, uuid.Nil, keys)
 }
@@ -50,7 +67,7 @@ func EnqueueImport(ctx context.Context, tx *gorm.DB, importID uuid.UUID, keys []
 	}
 	for _, g := range order {
 		ids := slices.Compact(slices.Sorted(slices.Values(customers[g])))
-		query, args := enqueueSQL, []any{[16]byte(g.account), [16]byte(g.source), ids}
+		query, args := enqueueSQL, []any{[16]byte(g.account), [16]byte(g.source), ids, g.account.String()}
 		if importID != uuid.Nil {
 			query, args = enqueueImportSQL, append(args, [16]byte(importID))
 		}

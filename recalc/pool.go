@@ -44,8 +44,10 @@ type Pool struct {
 	relMu   sync.Mutex
 	pending []pendingRelease // claims whose release failed, see release.go
 
-	rot         rotation     // the accounts the claim loops serve in turn, see rotation.go
-	clockOffset atomic.Int64 // the database's clock minus ours, in nanoseconds, see dbNow
+	rot         rotation      // the accounts the claim loops serve in turn, see rotation.go
+	wake        waker         // wakes idle claim loops when a write commits, see notify.go
+	express     *expressQueue // small writes announced, for the express lane (express.go)
+	clockOffset atomic.Int64  // the database's clock minus ours, in nanoseconds, see dbNow
 }
 
 // hooks let in-package tests watch and disturb a batch at fixed points: a test waits for the event
@@ -60,6 +62,9 @@ type hooks struct {
 	release     func(token string) error                            // before a release; an error fails it as an outage would
 	// releaseRetried is told the outcome of each retry of a release that had failed.
 	releaseRetried func(token string, err error)
+	idle           func()          // a claim loop found nothing due and is about to wait
+	listening      func()          // the LISTEN connection is open and listening
+	unlistened     func(err error) // the LISTEN connection failed or was lost
 }
 
 // NewPool returns a pool working on db's queue; cfg's zero fields get defaults.
@@ -69,24 +74,29 @@ func NewPool(db *models.DB, cfg Config) *Pool {
 	nonce := make([]byte, 4)
 	_, _ = rand.Read(nonce)
 	return &Pool{db: db, cfg: cfg, prefix: cfg.WorkerID + "#" + hex.EncodeToString(nonce) + ".",
-		stopGrace: defaultStopGrace, heartbeat: max(cfg.Lease/3, time.Millisecond)}
+		stopGrace: defaultStopGrace, heartbeat: max(cfg.Lease/3, time.Millisecond), express: newExpressQueue()}
 }
 
 // Run blocks until ctx is done; then it stops claiming, finishes or releases claimed work
 // (releases: sets locked_until = NULL for claims it won't finish), and returns. Returns nil on a
 // clean stop.
 //
-// It runs Config.Workers claim loops and one sweep loop. A batch in flight when ctx ends gets a
-// grace period to finish (its computation is usually done by then); if it cannot, its claims are
-// released so another process takes them at once instead of after the lease. The only error it
-// returns is a failure to release this pool's claims at the end (database down); they then expire
-// after the lease.
+// It runs Config.Workers claim loops, one sweep loop and, with Config.Listen, the LISTEN
+// connection that wakes the claim loops when a write commits and the express lane (express.go).
+// A batch in flight when ctx ends gets a grace period to finish (its computation is usually done
+// by then); if it cannot, its claims are released so another process takes them at once instead
+// of after the lease. The only error it returns is a failure to release this pool's claims at the
+// end (database down); they then expire after the lease.
 func (p *Pool) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for range p.cfg.Workers {
 		wg.Go(func() { p.work(ctx) })
 	}
 	wg.Go(func() { p.sweepLoop(ctx) })
+	if p.cfg.Listen != nil {
+		wg.Go(func() { p.listen(ctx) })
+		wg.Go(func() { p.expressLoop(ctx) })
+	}
 	wg.Wait()
 	// Every batch releases what it did not finish; this catches what a failed release left behind.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
@@ -186,11 +196,12 @@ func (p *Pool) computeAndWrite(ctx context.Context, token string, items []item, 
 	return p.write(ctx, token, items, results, t)
 }
 
-// work is one claim loop: claim and process batches back to back while there are any, poll when
-// the queue is idle, and back off while the database fails.
+// work is one claim loop: claim and process batches back to back while there are any, wait for a
+// committed write or the next poll when the queue is idle, and back off while the database fails.
 func (p *Pool) work(ctx context.Context) {
 	failures := 0
 	for ctx.Err() == nil {
+		woken := p.wake.armed()
 		p.retryReleases(ctx)
 		_, claimed, err := p.runOnce(ctx)
 		wait := p.cfg.PollInterval
@@ -199,13 +210,13 @@ func (p *Pool) work(ctx context.Context) {
 			failures++
 			wait = min(p.cfg.PollInterval<<min(failures, 16), max(maxIdle, p.cfg.PollInterval))
 			p.cfg.Log.Error("recalc: worker", "err", err, "retry_in", wait)
+			sleep(ctx, wait) // a write's wake-up does not cut a backoff short
 		case claimed > 0:
-			failures = 0
-			continue // more may be due: no wait
+			failures = 0 // more may be due: no wait
 		default:
 			failures = 0
+			p.idle(ctx, wait, woken)
 		}
-		sleep(ctx, wait)
 	}
 }
 

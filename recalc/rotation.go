@@ -30,19 +30,43 @@ SELECT account_id FROM recalc_outbox
 UNION
 SELECT account_id FROM recalc_queue WHERE run_at <= now() AND (locked_until IS NULL OR locked_until < now())`
 
+// maxArrivals bounds the accounts waiting for a first visit out of turn (see arrive); past it a new
+// account waits for the next discovery, as it would without notifications.
+const maxArrivals = 1000
+
 // rotation is the accounts a pool serves in turn, ordered by id, and where the turn is.
 type rotation struct {
 	mu       sync.Mutex
 	accounts [][16]byte
-	last     [16]byte  // the account served last: the next turn is the first account after it
-	at       time.Time // when accounts were read; zero: never
+	last     [16]byte   // the account served last: the next turn is the first account after it
+	at       time.Time  // when accounts were read; zero: never
+	arrived  [][16]byte // accounts a notification named that had no turn: served first, once each
+}
+
+// arrive is told that account committed a write (a notification, see notify.go). An account
+// without a turn joins the rotation and is served next, before the turn goes on; one with a turn
+// already keeps it, so a busy account's stream of writes never takes other accounts' turns.
+func (r *rotation) arrive(account [16]byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i, found := slices.BinarySearchFunc(r.accounts, account, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
+	if found || len(r.arrived) >= maxArrivals {
+		return
+	}
+	r.accounts = slices.Insert(r.accounts, i, account)
+	r.arrived = append(r.arrived, account)
 }
 
 // take returns the account whose turn it is, and passes the turn on; false when there is none or
-// the list is older than rediscoverEvery.
+// the list is older than rediscoverEvery. Accounts that arrived go first.
 func (r *rotation) take() ([16]byte, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if len(r.arrived) > 0 {
+		a := r.arrived[0]
+		r.arrived = r.arrived[1:]
+		return a, true
+	}
 	if len(r.accounts) == 0 || time.Since(r.at) > rediscoverEvery {
 		return [16]byte{}, false
 	}
@@ -69,6 +93,7 @@ func (r *rotation) drop(account [16]byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.accounts = slices.DeleteFunc(r.accounts, func(a [16]byte) bool { return a == account })
+	r.arrived = slices.DeleteFunc(r.arrived, func(a [16]byte) bool { return a == account })
 }
 
 // discover reads the accounts with due work into the rotation, and the database's clock (see

@@ -229,13 +229,14 @@ func startWorkers(db *models.DB, cfg config.Config, log *slog.Logger, metrics *t
 		metrics.RecalcCustomers("ok", ok)
 		metrics.RecalcCustomers("failed", failed)
 	}, AlsoSweep: func(ctx context.Context) error { return imports.Sweep(ctx, db.Gorm, cfg.Imports, time.Now()) },
-		Written: webhooks.RecalcWritten, Watched: webhooks.RecalcWatched})
+		Written: webhooks.RecalcWritten, Watched: webhooks.RecalcWatched, Listen: recalcListen(cfg)})
 	go func() {
 		err := pool.Run(ctx)
 		<-deliveries
 		w.done <- err
 	}()
-	log.Info("recalculation workers started", slog.Int("workers", cfg.RecalcWorkers))
+	log.Info("recalculation workers started", slog.Int("workers", cfg.RecalcWorkers),
+		slog.Bool("listen", cfg.RecalcListenURL != ""))
 	return w, nil
 }
 
