@@ -37,13 +37,14 @@ SELECT DISTINCT o.source_id, c.customer_id
 FROM recalc_outbox o, unnest(o.customer_ids) AS c(customer_id)
 WHERE o.account_id = $1 AND o.id = ANY($2::bigint[])`
 
-// expressClaimSQL is claimSQL for the customers $2, $3 of account $1 rather than the oldest due.
+// expressClaimSQL is claimSQL for the customers $2, $3 of account $1 (in key order) rather than
+// the oldest due: one primary-key probe per customer, locking in the keys' order (see heldSQL).
 var expressClaimSQL = updateQueueSQL("locked_until = now() + $4::bigint * interval '1 microsecond', locked_by = $5", `
-    SELECT q.source_id, q.customer_id FROM `+keysFrom("c")+`
-    JOIN recalc_queue q ON `+sameKey("q", "c")+`
-    WHERE q.run_at <= now() AND (q.locked_until IS NULL OR q.locked_until < now())
-    ORDER BY `+keyOrder("q")+`
-    FOR UPDATE OF q SKIP LOCKED`) + `
+    SELECT q.source_id, q.customer_id FROM `+keysFrom("c")+`,
+         LATERAL (SELECT t.source_id, t.customer_id FROM recalc_queue t
+                  WHERE `+sameKey("t", "c")+`
+                    AND t.run_at <= now() AND (t.locked_until IS NULL OR t.locked_until < now())
+                  OFFSET 0 FOR UPDATE SKIP LOCKED) q`) + `
 RETURNING q.source_id, q.customer_id, q.version`
 
 // expressQueue is the outbox rows waiting for the express lane, by account.

@@ -22,7 +22,10 @@ const foldRows = 100
 //     (it may have read the invoices before the write committed), so the row stays queued for
 //     another run;
 //   - one waiting out a retry backoff (run_at in the future): run_at = $3 makes it due at once,
-//     since the new write may be what fixes it.
+//     since the new write may be what fixes it. "In the future" means by more than half a second:
+//     $3 is read before the statement runs, so a row another fold queued meanwhile (run_at its
+//     now()) would otherwise look backed off and be bumped for nothing; every backoff is at least
+//     0.9 s.
 //
 // A queued customer nobody holds is left alone (its version stays, see below): the write committed
 // before its outbox row became visible, so whichever worker claims the customer later reads it.
@@ -57,7 +60,8 @@ WITH taken AS (
     SET version = q.version + 1, run_at = least(q.run_at, $3::timestamptz), updated_at = $3::timestamptz,
         import_ids = q.import_ids || ` + newImportIDs + `,
         attached = ` + newImportIDs + `
-    WHERE q.locked_by IS NOT NULL OR q.run_at > $3::timestamptz OR NOT q.import_ids @> excluded.import_ids
+    WHERE q.locked_by IS NOT NULL OR q.run_at > $3::timestamptz + interval '0.5 second'
+       OR NOT q.import_ids @> excluded.import_ids
     RETURNING q.account_id, q.attached
 ), attached AS (
     SELECT a.account_id, x.import_id, count(*) AS n
