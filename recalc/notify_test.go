@@ -225,7 +225,7 @@ func TestPollingWhileListenerIsDown(t *testing.T) {
 func TestArrivedAccountIsServedFirst(t *testing.T) {
 	var r rotation
 	a, b, c := [16]byte{1}, [16]byte{2}, [16]byte{3}
-	r.set([][16]byte{a, c})
+	r.set([][16]byte{a, c}, nil)
 	first, ok := r.take()
 	require.True(t, ok)
 	require.Equal(t, a, first)

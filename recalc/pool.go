@@ -73,8 +73,10 @@ func NewPool(db *models.DB, cfg Config) *Pool {
 	// The nonce keeps tokens unique even if two live pools were configured with one WorkerID.
 	nonce := make([]byte, 4)
 	_, _ = rand.Read(nonce)
-	return &Pool{db: db, cfg: cfg, prefix: cfg.WorkerID + "#" + hex.EncodeToString(nonce) + ".",
+	p := &Pool{db: db, cfg: cfg, prefix: cfg.WorkerID + "#" + hex.EncodeToString(nonce) + ".",
 		stopGrace: defaultStopGrace, heartbeat: max(cfg.Lease/3, time.Millisecond), express: newExpressQueue()}
+	p.rot.foldAlways = cfg.Listen == nil // no notifications: see rotation.unfolded
+	return p
 }
 
 // Run blocks until ctx is done; then it stops claiming, finishes or releases claimed work

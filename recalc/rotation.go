@@ -23,12 +23,15 @@ import (
 // (plus the rest of the round) for its first visit.
 const rediscoverEvery = time.Second
 
-// dueAccountsSQL names the accounts with work: unfolded outbox rows, or queue rows due and not
-// held. It reads only, locks nothing, and on Citus runs on every shard in parallel.
+// dueAccountsSQL names the accounts with work: unfolded outbox rows (true), or queue rows due and
+// not held (false); an account with both comes twice. It reads only, locks nothing, and on Citus
+// runs on every shard in parallel.
 const dueAccountsSQL = `
-SELECT account_id FROM recalc_outbox
-UNION
-SELECT account_id FROM recalc_queue WHERE run_at <= now() AND (locked_until IS NULL OR locked_until < now())`
+SELECT account_id, true FROM (SELECT DISTINCT account_id FROM recalc_outbox) o
+UNION ALL
+SELECT account_id, false FROM (
+    SELECT DISTINCT account_id FROM recalc_queue
+    WHERE run_at <= now() AND (locked_until IS NULL OR locked_until < now())) q`
 
 // maxArrivals bounds the accounts waiting for a first visit out of turn (see arrive); past it a new
 // account waits for the next discovery, as it would without notifications.
@@ -41,6 +44,35 @@ type rotation struct {
 	last     [16]byte   // the account served last: the next turn is the first account after it
 	at       time.Time  // when accounts were read; zero: never
 	arrived  [][16]byte // accounts a notification named that had no turn: served first, once each
+	// unfolded holds the accounts whose outbox may hold rows to fold: found so by the last
+	// discovery or named by a notification since. A visit folds only those (each fold is a
+	// statement, and most visits of a small account find nothing to fold), unless foldAlways:
+	// without notifications a write landing after a discovery would wait for the next one.
+	unfolded   map[[16]byte]bool
+	foldAlways bool
+}
+
+// markUnfolded marks account as having outbox rows to fold.
+func (r *rotation) markUnfolded(account [16]byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.unfolded == nil {
+		r.unfolded = map[[16]byte]bool{}
+	}
+	r.unfolded[account] = true
+}
+
+// needsFold reports whether a visit to account must fold its outbox first, and takes the
+// account's mark: a write committed from now on marks it again (arrive).
+func (r *rotation) needsFold(account [16]byte) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.foldAlways {
+		return true
+	}
+	marked := r.unfolded[account]
+	delete(r.unfolded, account)
+	return marked
 }
 
 // arrive is told that account committed a write (a notification, see notify.go). An account
@@ -49,6 +81,10 @@ type rotation struct {
 func (r *rotation) arrive(account [16]byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.unfolded == nil {
+		r.unfolded = map[[16]byte]bool{}
+	}
+	r.unfolded[account] = true // even with a turn: its next visit folds
 	i, found := slices.BinarySearchFunc(r.accounts, account, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
 	if found || len(r.arrived) >= maxArrivals {
 		return
@@ -81,11 +117,12 @@ func (r *rotation) take() ([16]byte, bool) {
 	return r.last, true
 }
 
-// set replaces the accounts (sorted by id) with those just read.
-func (r *rotation) set(accounts [][16]byte) {
+// set replaces the accounts (sorted by id) with those just read, and unfolded with those of them
+// found with outbox rows.
+func (r *rotation) set(accounts [][16]byte, unfolded map[[16]byte]bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.accounts, r.at = accounts, time.Now()
+	r.accounts, r.unfolded, r.at = accounts, unfolded, time.Now()
 }
 
 // drop takes account out of the turns: it had nothing due.
@@ -104,13 +141,40 @@ func (p *Pool) discover(ctx context.Context) error {
 		return fmt.Errorf("read database clock: %w", err)
 	}
 	p.clockOffset.Store(int64(time.Until(now)))
-	accounts, err := p.accounts(ctx, dueAccountsSQL)
+	accounts, unfolded, err := p.dueAccounts(ctx)
 	if err != nil {
 		return fmt.Errorf("find accounts with due recalculations: %w", err)
 	}
 	slices.SortFunc(accounts, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
-	p.rot.set(accounts)
+	p.rot.set(accounts, unfolded)
 	return nil
+}
+
+// dueAccounts runs dueAccountsSQL: the accounts with due work, each once, and those of them with
+// outbox rows.
+func (p *Pool) dueAccounts(ctx context.Context) ([][16]byte, map[[16]byte]bool, error) {
+	rows, err := p.db.SQL.QueryContext(ctx, dueAccountsSQL)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var accounts [][16]byte
+	seen, unfolded := map[[16]byte]bool{}, map[[16]byte]bool{}
+	for rows.Next() {
+		var a uuid.UUID
+		var outbox bool
+		if err := rows.Scan(&a, &outbox); err != nil {
+			return nil, nil, err
+		}
+		if outbox {
+			unfolded[a] = true
+		}
+		if !seen[a] {
+			seen[a] = true
+			accounts = append(accounts, a)
+		}
+	}
+	return accounts, unfolded, rows.Err()
 }
 
 // accounts runs query, which selects account ids, and returns them.
@@ -177,8 +241,11 @@ func (p *Pool) runOnce(ctx context.Context) (computed, claimed int, err error) {
 func (p *Pool) serve(ctx context.Context, account [16]byte) (computed, claimed int, err error) {
 	// Writes name their customers in the outbox; queue them before claiming, so a write is
 	// claimable on the very visit that first sees it.
-	if _, err := p.fold(ctx, account); err != nil {
-		return 0, 0, err
+	if p.rot.needsFold(account) {
+		if _, err := p.fold(ctx, account); err != nil {
+			p.rot.markUnfolded(account) // what it did not fold waits for the next visit
+			return 0, 0, err
+		}
 	}
 	c, err := p.claim(ctx, account)
 	if err != nil || len(c.items) == 0 {

@@ -94,20 +94,40 @@ func TestRotationTakesTurns(t *testing.T) {
 	var r rotation
 	_, ok := r.take()
 	assert.False(t, ok, "nothing read yet")
-	r.set([][16]byte{a, b, c})
+	r.set([][16]byte{a, b, c}, nil)
 	for _, want := range [][16]byte{a, b} {
 		got, ok := r.take()
 		require.True(t, ok)
 		assert.Equal(t, want, got)
 	}
-	r.set([][16]byte{a, b, c, d}) // read again: the round goes on after b
+	r.set([][16]byte{a, b, c, d}, nil) // read again: the round goes on after b
 	r.drop(c)                     // c had nothing due
 	for _, want := range [][16]byte{d, a, b, d} {
 		got, ok := r.take()
 		require.True(t, ok)
 		assert.Equal(t, want, got)
 	}
-	r.set(nil)
+	r.set(nil, nil)
 	_, ok = r.take()
 	assert.False(t, ok, "no account has work")
+}
+
+// A visit folds an account's outbox only when the last discovery found rows there or a
+// notification named the account since (a fold is a statement, and most visits of a small
+// account have nothing to fold); a pool without notifications folds on every visit.
+func TestFoldOnlyWhenMarked(t *testing.T) {
+	a, b := [16]byte{1}, [16]byte{2}
+	var r rotation
+	r.set([][16]byte{a, b}, map[[16]byte]bool{a: true})
+	require.True(t, r.needsFold(a), "discovered with outbox rows")
+	require.False(t, r.needsFold(a), "folded on the visit before")
+	require.False(t, r.needsFold(b), "discovered for queue rows only")
+	r.arrive(b) // a write committed: b's next visit folds, though it has a turn
+	require.True(t, r.needsFold(b))
+	r.markUnfolded(b) // a fold that failed
+	require.True(t, r.needsFold(b))
+
+	r.foldAlways = true
+	require.True(t, r.needsFold(a))
+	require.True(t, r.needsFold(a))
 }
