@@ -6,7 +6,7 @@ import "context"
 // answered; or answered with rows in error, until counted): memory. uncounted bounds all the
 // batches read but not yet counted, most of them answered and reduced to their counts: how far
 // sending may run ahead of a batch that is slow to answer (retrying, say), which the counting in
-// input order waits for. With a uncounted window as small as the rows window, one slow answer
+// input order waits for. With an uncounted window as small as the rows window, one slow answer
 // stalled every worker: the batches behind it, answered, filled the window.
 type windows struct {
 	rows, uncounted chan struct{}
