@@ -38,12 +38,26 @@ func New(baseURL, key string) *Client {
 	return &Client{
 		BaseURL:        strings.TrimRight(baseURL, "/"),
 		Key:            key,
-		HTTP:           &http.Client{},
+		HTTP:           &http.Client{Transport: newTransport()},
 		Retry:          DefaultRetry,
 		AttemptTimeout: 2 * time.Minute,
 		Sleep:          sleepCtx,
 		Rand:           rand.Float64,
 	}
+}
+
+// maxIdlePerHost is the idle connections kept to the service: one per batch in flight (push's
+// --concurrency goes up to 64). http.DefaultTransport keeps 2, so with more requests in flight
+// every answer beyond the second closed its connection and the next request opened another.
+const maxIdlePerHost = 64
+
+// newTransport is http.DefaultTransport's settings (proxy from the environment, timeouts) with
+// maxIdlePerHost idle connections.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = max(t.MaxIdleConns, maxIdlePerHost)
+	t.MaxIdleConnsPerHost = maxIdlePerHost
+	return t
 }
 
 // sleepCtx waits d or until ctx is done.

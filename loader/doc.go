@@ -5,5 +5,8 @@
 // run and the batch's bytes, so a retry never applies twice), and hands every answer to one
 // collector goroutine that counts statuses, writes rows in error to the errors file, records
 // acknowledged batches in the state file (--resume) and feeds the progress display. Memory is
-// bounded by Concurrency+1 batches whatever the input's size. docs/cli.md describes the command.
+// bounded whatever the input's size: at most 2 x Concurrency batches hold their rows (read and
+// not yet answered, or answered with rows in error and not yet counted); an answered batch is
+// reduced to its counts and its rows in error, and sending runs at most 32 x Concurrency
+// batches ahead of the oldest one not yet counted (window.go). docs/cli.md describes the command.
 package loader

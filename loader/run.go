@@ -25,15 +25,27 @@ type Options struct {
 	State         *State    // acknowledged batches (a file for --resume, or NewRunState)
 	Errors        ErrorSink // rows in error; nil: not kept
 	Progress      Progress  // nil: none
+
+	onFull func(rows, uncounted int) // tests: see windows.onFull
 }
 
-// batch is a numbered run of rows, and, once answered, their results.
+// batch is a numbered run of rows until it is answered; then only its counts and its rows in
+// error are kept, until it is counted in input order.
 type batch struct {
 	n       int
 	rows    []Row
 	skipped bool // acknowledged by an earlier run: counted from the state file
-	results []client.RowResult
+	sent    bool // answered (or counted from the state file); false: cancelled before sending
+	counts  client.Counts
+	errs    []rowError // the rows in error, for the errors file
+	held    bool       // holds a place in the rows window (until answered, or counted with errs)
 	err     error
+}
+
+// rowError is one row in error and the answer that refused it.
+type rowError struct {
+	row Row
+	res client.RowResult
 }
 
 // Run sends every row of src and returns the counts of the run (batches an earlier run
@@ -46,15 +58,13 @@ func Run(ctx context.Context, src Source, o Options) (client.Counts, error) {
 	todo := make(chan *batch, o.Concurrency)
 	done := make(chan *batch, o.Concurrency)
 	var readErr error
-	skip := make(map[int]bool, len(o.State.Done)) // the reader's copy: the collector adds to Done
-	for n := range o.State.Done {
-		skip[n] = true
+	skip := make(map[int]client.Counts, len(o.State.Done)) // the reader's copy: the collector adds to Done
+	for n, c := range o.State.Done {
+		skip[n] = c
 	}
-	// window bounds the batches held in memory, read but not yet counted: without it, while one
-	// slow batch (retrying, say) holds up the counting in input order, the other workers would go
-	// on reading and sending, and the answered batches waiting behind it would pile up.
-	window := make(chan struct{}, 2*o.Concurrency)
-	go func() { readErr = o.cut(ctx, src, todo, skip, window); close(todo) }()
+	w := newWindows(o.Concurrency)
+	w.onFull = o.onFull
+	go func() { readErr = o.cut(ctx, src, todo, skip, w); close(todo) }()
 	var wg sync.WaitGroup
 	for range o.Concurrency {
 		wg.Add(1)
@@ -62,12 +72,13 @@ func Run(ctx context.Context, src Source, o Options) (client.Counts, error) {
 			defer wg.Done()
 			for b := range todo {
 				o.send(ctx, b)
+				w.answered(b)
 				done <- b
 			}
 		}()
 	}
 	go func() { wg.Wait(); close(done) }()
-	total, err := o.collect(done, cancel, window)
+	total, err := o.collect(done, cancel, w)
 	if o.Progress != nil {
 		o.Progress.Finish()
 	}
@@ -107,13 +118,13 @@ func (o *Options) defaults() {
 
 // cut reads src into batches; the batch numbers depend only on the input and Batch (and the
 // byte cap), so a resumed run numbers them as the first run did.
-func (o *Options) cut(ctx context.Context, src Source, todo chan<- *batch, skip map[int]bool, window chan<- struct{}) error {
+func (o *Options) cut(ctx context.Context, src Source, todo chan<- *batch, skip map[int]client.Counts, w *windows) error {
 	b, size := &batch{n: 1}, 0
 	emit := func() bool {
-		b.skipped = skip[b.n]
-		select { // a place in the window, given back when the batch is counted
-		case window <- struct{}{}:
-		case <-ctx.Done():
+		if c, ok := skip[b.n]; ok { // counted from the state file, not sent again
+			b.skipped, b.sent, b.counts, b.rows = true, true, c, nil
+		}
+		if !w.enter(ctx, b) {
 			return false
 		}
 		select {
@@ -143,9 +154,14 @@ func (o *Options) cut(ctx context.Context, src Source, todo chan<- *batch, skip 
 	}
 }
 
-// send posts the batch's rows (those that were not refused while reading).
+// send posts the batch's rows (those that were not refused while reading), then reduces the
+// batch to its counts and its rows in error.
 func (o *Options) send(ctx context.Context, b *batch) {
-	if b.skipped || ctx.Err() != nil {
+	if b.skipped {
+		return
+	}
+	if ctx.Err() != nil {
+		b.rows = nil
 		return
 	}
 	var rows []json.RawMessage
@@ -166,21 +182,26 @@ func (o *Options) send(ctx context.Context, b *batch) {
 			return
 		}
 	}
-	b.results = make([]client.RowResult, len(b.rows))
 	next := 0
-	for i, r := range b.rows {
+	for _, r := range b.rows {
+		var rr client.RowResult
 		if r.Local != nil {
-			b.results[i] = *r.Local
-			continue
+			rr = *r.Local
+		} else {
+			rr = res.Results[next]
+			next++
 		}
-		b.results[i] = res.Results[next]
-		next++
+		b.counts.Add(rr.ImportStatus)
+		if rr.ImportStatus == client.StatusError && o.Errors != nil {
+			b.errs = append(b.errs, rowError{row: r, res: rr})
+		}
 	}
+	b.rows, b.sent = nil, true
 }
 
 // collect counts the answers in input order (batches answered early wait for those before
 // them; the window bounds how many), writes rows in error and acknowledges batches.
-func (o *Options) collect(done <-chan *batch, cancel context.CancelCauseFunc, window <-chan struct{}) (client.Counts, error) {
+func (o *Options) collect(done <-chan *batch, cancel context.CancelCauseFunc, w *windows) (client.Counts, error) {
 	var total client.Counts
 	waiting := map[int]*batch{}
 	next := 1
@@ -192,8 +213,8 @@ func (o *Options) collect(done <-chan *batch, cancel context.CancelCauseFunc, wi
 		waiting[b.n] = b
 		for ; waiting[next] != nil; next++ {
 			c, err := o.take(waiting[next])
+			w.counted(waiting[next])
 			delete(waiting, next)
-			<-window
 			total = total.Plus(c)
 			if err != nil {
 				cancel(err)
@@ -206,20 +227,17 @@ func (o *Options) collect(done <-chan *batch, cancel context.CancelCauseFunc, wi
 
 // take counts one answered batch, writes its rows in error and acknowledges it.
 func (o *Options) take(b *batch) (client.Counts, error) {
-	if b.skipped {
-		o.progress(o.State.Done[b.n])
-		return o.State.Done[b.n], nil
-	}
-	if b.results == nil { // cancelled before it was sent
+	if !b.sent { // cancelled before it was sent
 		return client.Counts{}, nil
 	}
-	var c client.Counts
-	for i, res := range b.results {
-		c.Add(res.ImportStatus)
-		if res.ImportStatus == client.StatusError && o.Errors != nil {
-			if err := o.Errors.Write(b.rows[i], res); err != nil {
-				return client.Counts{}, fmt.Errorf("the errors file: %w", err)
-			}
+	c := b.counts
+	if b.skipped {
+		o.progress(c)
+		return c, nil
+	}
+	for _, e := range b.errs {
+		if err := o.Errors.Write(e.row, e.res); err != nil {
+			return client.Counts{}, fmt.Errorf("the errors file: %w", err)
 		}
 	}
 	o.progress(c)

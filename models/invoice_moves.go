@@ -21,12 +21,18 @@ FOR UPDATE`
 // writer can move it again before the transaction ends). Ids with no stored row are left out; one
 // inserted meanwhile by another writer shows up as an update the caller has no previous customer
 // for, and the caller decides the batch again.
+//
+// It runs in the pool's default mode, planned with its real parameters every time, never as a
+// cached prepared statement: a generic plan made while the source held few rows scans every row
+// of the source through the primary key's (account_id, source_id) prefix and filters by the
+// array, and nothing re-plans it as the table grows (without an ANALYZE), so a long import of new
+// invoices became quadratic.
 func LockInvoiceCustomers(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, ids []string) (map[string]string, error) {
 	out := make(map[string]string, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rs, err := query(tx.WithContext(ctx), lockInvoiceCustomersSQL, preparedArgs(tx, [16]byte(account), [16]byte(source), ids)...)
+	rs, err := query(tx.WithContext(ctx), lockInvoiceCustomersSQL, [16]byte(account), [16]byte(source), ids)
 	if err != nil {
 		return nil, fmt.Errorf("lock invoices: %w", err)
 	}

@@ -43,7 +43,8 @@ func TestSmoke(t *testing.T) {
 	require.Equal(t, want, keys)
 	require.Contains(t, out, "NDJSON: one stream of 2000 rows")
 	require.Contains(t, out, "RSS: one 10000-row JSON request")
-	require.Regexp(t, `push: 2000-row ndjson file: .* rows/s \([0-9.]+ x e2e insert`, out)
+	require.Regexp(t, `\ne2e@push +insert +2000 `, out, "the same rows posted by the e2e client")
+	require.Regexp(t, `push: 2000-row ndjson file: .* rows/s \([0-9.]+ x e2e insert.*; [0-9.]+ x e2e@push`, out)
 	require.Regexp(t, `push: 2000-row csv file: .* client peak RSS [1-9][0-9.]* MiB`, out)
 	require.Regexp(t, `Freshness: .* [1-9][0-9]* probes: p50 `, out, "at least one probe saw its write")
 }
