@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -43,7 +44,8 @@ type Service struct {
 	// ChunkSize is the most rows in one upsert statement; 1000 when zero.
 	ChunkSize int
 	// Writers is the most write transactions of one account this Service runs at once
-	// (DefaultWriters when zero); more batches of the account wait for a turn (see writers).
+	// (DefaultWriters when zero, no bound when negative); more batches of the account wait for a
+	// turn (see writers).
 	Writers int
 
 	sources   memo[sourceRef, uuid.UUID]
@@ -96,15 +98,14 @@ const maxAttempts = 4
 // aborted it for a deadlock or serialization failure. fn must be safe to re-run. It waits for a
 // write slot of the account first (see writers).
 func (s *Service) inTx(ctx context.Context, account uuid.UUID, fn func(tx *gorm.DB) error) error {
-	n := s.Writers
-	if n <= 0 {
-		n = DefaultWriters
+	var err error
+	if n := cmp.Or(s.Writers, DefaultWriters); n > 0 {
+		var release func()
+		if release, err = s.writers.acquire(ctx, account, n); err != nil {
+			return err
+		}
+		defer release()
 	}
-	release, err := s.writers.acquire(ctx, account, n)
-	if err != nil {
-		return err
-	}
-	defer release()
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		err = s.DB.Gorm.WithContext(ctx).Transaction(fn)
 		if !models.IsRetryable(err) {
