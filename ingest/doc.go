@@ -8,9 +8,11 @@
 //     "unchanged" without being parsed; the others are parsed, validated and compared by content
 //     digest (content_hash). Large batches whose sampled rows all differ skip the probe.
 //  4. Only rows that differ are written, in one transaction: one upsert per chunk whose RETURNING
-//     gives each row's exact status even under concurrency, then one recalculation outbox row
-//     (invoices). References (customer, plan) are enforced by foreign keys; a batch they refuse
-//     runs again after looking them up, which names the bad rows.
+//     gives each row's exact status even under concurrency (invoices found absent are first
+//     inserted by a statement that leaves stored rows alone, so a new import locks nothing
+//     beforehand), then one recalculation outbox row (invoices). References (customer, plan) are
+//     enforced by foreign keys; a batch they refuse runs again after looking them up, which names
+//     the bad rows. At most Writers write transactions of one account run at once (writers.go).
 //
 // Unchanged rows are thus never rewritten, and a re-sent batch takes no lock at all.
 //
@@ -21,9 +23,9 @@
 //
 // Files, in pipeline order: row.go (the row model, reading keys), prepare.go (data sources,
 // duplicates, grouping), probe.go (stored state, sampling), references.go, write.go (the write
-// transaction), results.go; kind.go and customers.go, plans.go, invoices.go say what differs
-// between the three entities; hash.go the digests; memo.go what a Service remembers between
-// batches; archive.go archive and restore.
+// transaction), writers.go (the turns of an account's writers), results.go; kind.go and
+// customers.go, plans.go, invoices.go say what differs between the three entities; hash.go the
+// digests; memo.go what a Service remembers between batches; archive.go archive and restore.
 //
 // Rows are borrowed: the api package reuses request body buffers, so nothing ingest keeps after a
 // batch call returns (results, errors, anything handed to another goroutine) may point into a

@@ -22,12 +22,21 @@ var invoiceKind = &kind[validation.Invoice]{
 			str(v.PlanID).str(v.SubscriptionID).time(v.StartDate).time(v.EndDate).
 			optInt(v.Quantity).optInt(v.Discount).sum()
 	},
-	check:    checkInvoiceReferences,
-	write:    writeInvoices,
-	customer: func(v *validation.Invoice) string { return v.CustomerID },
+	check:     checkInvoiceReferences,
+	write:     writeInvoices,
+	insertNew: insertNewInvoices,
+	customer:  func(v *validation.Invoice) string { return v.CustomerID },
 }
 
 func writeInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[validation.Invoice]) (models.Written, error) {
+	return models.UpsertInvoices(ctx, tx, account, source, now, invoiceColumns(rows))
+}
+
+func insertNewInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[validation.Invoice]) (models.Written, error) {
+	return models.InsertNewInvoices(ctx, tx, account, source, now, invoiceColumns(rows))
+}
+
+func invoiceColumns(rows []*row[validation.Invoice]) models.InvoiceColumns {
 	n := len(rows)
 	c := models.InvoiceColumns{
 		IDs: make([]string, n), CustomerIDs: make([]string, n), Types: make([]string, n), Currencies: make([]string, n),
@@ -43,5 +52,5 @@ func writeInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, 
 		c.Dates[i], c.StartDates[i], c.EndDates[i], c.AmountCents[i] = v.Date, v.StartDate, v.EndDate, v.AmountCents
 		c.Quantities[i], c.Discounts[i] = v.Quantity, v.Discount
 	}
-	return models.UpsertInvoices(ctx, tx, account, source, now, c)
+	return c
 }

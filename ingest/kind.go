@@ -29,6 +29,10 @@ type kind[R any] struct {
 	check func(ctx context.Context, db *gorm.DB, account, source uuid.UUID, rows []*row[R]) error
 	// write upserts rows of one source, sorted by id, in transaction tx (see models.Written).
 	write func(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[R]) (models.Written, error)
+	// insertNew inserts the rows of one source that have no stored row, sorted by id, in tx and
+	// returns them; it leaves stored rows alone, unlocked. Set for kinds whose write must lock the
+	// stored rows it rewrites first (customer set); nil for the others.
+	insertNew func(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[R]) (models.Written, error)
 	// customer returns the customer whose metrics a written row changes; nil for kinds that
 	// change no metrics.
 	customer func(*R) string

@@ -57,9 +57,9 @@ func compareGroup[R any](ctx context.Context, s *Service, k *kind[R], account uu
 // A large group is sampled first: when none of sampleSize rows spread over it is unchanged, the
 // group is taken for new or changed data (an import, a sync after edits), and the probe of every
 // row is skipped, a large share of what PostgreSQL spends on such a batch. Every row then goes to
-// the upsert, whose RETURNING still tells each row's status exactly (a row whose content turns out
+// the write, whose RETURNING still tells each row's status exactly (a row whose content turns out
 // the same is neither returned nor rewritten, only locked for the statement); the statuses set
-// from an all-absent answer are then provisional. A dry run, which writes nothing, always probes
+// from the guess (see guessed) are then provisional. A dry run, which writes nothing, always probes
 // every row.
 //
 // Sampling costs a re-sent batch a round trip, so after a large batch of a source that was not
@@ -81,7 +81,7 @@ func probeGroup[R any](ctx context.Context, s *Service, k *kind[R], account uuid
 	}
 	switch {
 	case len(probe) < len(g.rows) && allDiffer(k, h, probe, found):
-		return make([]models.Stored, len(g.rows)), nil // unknown: absent until the upsert says otherwise
+		return guessed(found, len(g.rows)), nil
 	case len(probe) < len(g.rows):
 		s.resending.put(key, true)
 		return probeStored(ctx, s, k, account, g.source, g.rows)
@@ -89,6 +89,20 @@ func probeGroup[R any](ctx context.Context, s *Service, k *kind[R], account uuid
 		s.resending.put(key, !allDiffer(k, h, probe, found))
 	}
 	return found, nil
+}
+
+// guessed is what a group whose sample all differs is taken to hold, unknown until the write
+// says: all absent (a new import: its rows are inserted without locking anything first) when no
+// sampled row was stored, else all stored (an update: its rows are locked and upserted), with no
+// content hash, so that every row goes to the write.
+func guessed(sample []models.Stored, n int) []models.Stored {
+	out := make([]models.Stored, n)
+	if slices.ContainsFunc(sample, func(st models.Stored) bool { return st.State != models.Absent }) {
+		for i := range out {
+			out[i].State = models.Live
+		}
+	}
+	return out
 }
 
 // allDiffer tells whether every sampled row differs from its stored row (or has none). Sampled

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -42,9 +43,14 @@ type Service struct {
 	Now func() time.Time
 	// ChunkSize is the most rows in one upsert statement; 1000 when zero.
 	ChunkSize int
+	// Writers is the most write transactions of one account this Service runs at once
+	// (DefaultWriters when zero, no bound when negative); more batches of the account wait for a
+	// turn (see writers).
+	Writers int
 
 	sources   memo[sourceRef, uuid.UUID]
 	resending memo[sourceKey, bool]
+	writers   writers
 
 	// afterReads, when set (tests only), runs once a batch's reads have decided its statuses and
 	// before its write transaction begins.
@@ -81,14 +87,25 @@ func (s *Service) chunkSize() int {
 	return 1000
 }
 
+// DefaultWriters is Service.Writers when zero.
+const DefaultWriters = 2
+
 // maxAttempts bounds how often a transaction is retried after a deadlock or serialization failure,
 // so that such a transient conflict between clients never surfaces as an error.
 const maxAttempts = 4
 
-// inTx runs fn in one GORM transaction, retrying it from the start when PostgreSQL aborted it for
-// a deadlock or serialization failure. fn must be safe to re-run.
-func (s *Service) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+// inTx runs fn in one GORM transaction of account, retrying it from the start when PostgreSQL
+// aborted it for a deadlock or serialization failure. fn must be safe to re-run. It waits for a
+// write slot of the account first (see writers).
+func (s *Service) inTx(ctx context.Context, account uuid.UUID, fn func(tx *gorm.DB) error) error {
 	var err error
+	if n := cmp.Or(s.Writers, DefaultWriters); n > 0 {
+		var release func()
+		if release, err = s.writers.acquire(ctx, account, n); err != nil {
+			return err
+		}
+		defer release()
+	}
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		err = s.DB.Gorm.WithContext(ctx).Transaction(fn)
 		if !models.IsRetryable(err) {

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 // lock, so a concurrent writer can only turn a row into "unchanged" (it wrote the same content
 // first) or an expected insert into an update.
 func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, now time.Time, groups []*sourceGroup[R], rec *recorder) error {
-	return s.inTx(ctx, func(tx *gorm.DB) error {
+	return s.inTx(ctx, account, func(tx *gorm.DB) error {
 		var queue []recalc.CustomerKey
 		for _, g := range groups {
 			if err := lockUnchanged(ctx, tx, k, account, g); err != nil {
@@ -45,25 +46,34 @@ func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uui
 	})
 }
 
-// writeChunk upserts one chunk of a source's changed rows in tx, sets their statuses, and returns
+// writeChunk writes one chunk of a source's changed rows in tx, sets their statuses, and returns
 // the customers whose metrics the write changed: for invoices, each written row's customer and,
 // for an invoice moved to another customer, the previous one too (read under lock before the
-// upsert, see models.LockInvoiceCustomers).
+// upsert, see models.LockInvoiceCustomers). Invoices the reads found absent are inserted first
+// by a statement that leaves stored rows alone (k.insertNew): a new row has no previous customer,
+// so an import of new invoices locks nothing beforehand; only the rows stored meanwhile join the
+// rows found stored in the lock and the upsert.
 func writeChunk[R any](ctx context.Context, tx *gorm.DB, k *kind[R], account, source uuid.UUID, now time.Time, chunk []*row[R]) ([]recalc.CustomerKey, error) {
+	written, rest, err := insertNew(ctx, tx, k, account, source, now, chunk)
+	if err != nil {
+		return nil, err
+	}
 	var previous map[string]string
-	if k.customer != nil {
-		ids := make([]string, len(chunk))
-		for i, r := range chunk {
+	if k.customer != nil && len(rest) > 0 {
+		ids := make([]string, len(rest))
+		for i, r := range rest {
 			ids[i] = r.id
 		}
-		var err error
 		if previous, err = models.LockInvoiceCustomers(ctx, tx, account, source, ids); err != nil {
 			return nil, err
 		}
 	}
-	written, err := k.write(ctx, tx, account, source, now, chunk)
-	if err != nil {
-		return nil, err
+	if len(rest) > 0 {
+		upserted, err := k.write(ctx, tx, account, source, now, rest)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(written, upserted)
 	}
 	var queue []recalc.CustomerKey
 	for _, r := range chunk {
@@ -90,6 +100,37 @@ func writeChunk[R any](ctx context.Context, tx *gorm.DB, k *kind[R], account, so
 		}
 	}
 	return queue, nil
+}
+
+// insertNew inserts the chunk's rows the reads found absent (status Inserted) with k.insertNew,
+// when the kind has one, and returns them as written and the chunk's other rows, in order: those
+// found stored, and those stored meanwhile by another writer.
+func insertNew[R any](ctx context.Context, tx *gorm.DB, k *kind[R], account, source uuid.UUID, now time.Time, chunk []*row[R]) (models.Written, []*row[R], error) {
+	written := make(models.Written, len(chunk))
+	if k.insertNew == nil {
+		return written, chunk, nil
+	}
+	var fresh []*row[R]
+	for _, r := range chunk {
+		if r.status == Inserted {
+			fresh = append(fresh, r)
+		}
+	}
+	if len(fresh) == 0 {
+		return written, chunk, nil
+	}
+	inserted, err := k.insertNew(ctx, tx, account, source, now, fresh)
+	if err != nil {
+		return nil, nil, err
+	}
+	maps.Copy(written, inserted)
+	rest := make([]*row[R], 0, len(chunk)-len(inserted))
+	for _, r := range chunk {
+		if _, ok := inserted[r.id]; !ok {
+			rest = append(rest, r)
+		}
+	}
+	return written, rest, nil
 }
 
 // errRaced says a row the reads found unchanged was changed by another writer before this batch's

@@ -86,9 +86,8 @@ func UpsertPlans(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, no
 	return written(rs, err, Plans, len(p.IDs))
 }
 
-// upsertInvoicesSQL also restores an archived invoice, so an archived row is rewritten even when
-// its content is the same.
-const upsertInvoicesSQL = `
+// insertInvoicesSQL is the head both invoice statements share: the rows as arrays.
+const insertInvoicesSQL = `
 INSERT INTO invoices AS t (account_id, source_id, id, customer_id, type, date, amount_cents, currency, plan_id,
     subscription_id, start_date, end_date, quantity, discount, content_hash, raw_hash, created_at, updated_at)
 SELECT $1, $2, r.id, r.customer_id, r.type, r.date, r.amount_cents, r.currency, nullif(r.plan_id, ''),
@@ -96,7 +95,11 @@ SELECT $1, $2, r.id, r.customer_id, r.type, r.date, r.amount_cents, r.currency, 
 FROM unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::bigint[], $8::text[], $9::text[],
     $10::text[], $11::timestamptz[], $12::timestamptz[], $13::bigint[], $14::bigint[], $15::bytea[], $17::bytea[])
     AS r(id, customer_id, type, date, amount_cents, currency, plan_id,
-    subscription_id, start_date, end_date, quantity, discount, content_hash, raw_hash)
+    subscription_id, start_date, end_date, quantity, discount, content_hash, raw_hash)`
+
+// upsertInvoicesSQL also restores an archived invoice, so an archived row is rewritten even when
+// its content is the same.
+const upsertInvoicesSQL = insertInvoicesSQL + `
 ON CONFLICT (account_id, source_id, id) DO UPDATE SET
     customer_id = excluded.customer_id, type = excluded.type, date = excluded.date,
     amount_cents = excluded.amount_cents, currency = excluded.currency, plan_id = excluded.plan_id,
@@ -106,9 +109,27 @@ ON CONFLICT (account_id, source_id, id) DO UPDATE SET
 WHERE t.content_hash <> excluded.content_hash OR t.archived_at IS NOT NULL
 RETURNING t.id, t.xmax = 0`
 
+// insertNewInvoicesSQL inserts the rows no row is stored under and leaves the others alone
+// (without locking them).
+const insertNewInvoicesSQL = insertInvoicesSQL + `
+ON CONFLICT (account_id, source_id, id) DO NOTHING
+RETURNING t.id, true`
+
 // UpsertInvoices writes invoices of one source in one statement.
 func UpsertInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, v InvoiceColumns) (Written, error) {
-	rs, err := query(tx.WithContext(ctx), upsertInvoicesSQL, preparedArgs(tx, [16]byte(account), [16]byte(source),
+	return invoices(ctx, tx, upsertInvoicesSQL, account, source, now, v)
+}
+
+// InsertNewInvoices inserts, in one statement, the invoices of one source that have no stored row
+// under their key, and returns them (all true); it leaves a stored row as it is and does not
+// return it. The write path tries it first for rows the probe found absent: unlike an upsert, it
+// needs no stored invoice locked beforehand to learn whose invoice an update moves.
+func InsertNewInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, v InvoiceColumns) (Written, error) {
+	return invoices(ctx, tx, insertNewInvoicesSQL, account, source, now, v)
+}
+
+func invoices(ctx context.Context, tx *gorm.DB, q string, account, source uuid.UUID, now time.Time, v InvoiceColumns) (Written, error) {
+	rs, err := query(tx.WithContext(ctx), q, preparedArgs(tx, [16]byte(account), [16]byte(source),
 		v.IDs, v.CustomerIDs, v.Types, v.Dates, v.AmountCents, v.Currencies, v.PlanIDs, v.SubscriptionIDs,
 		v.StartDates, v.EndDates, v.Quantities, v.Discounts, v.Content, now, v.Raw)...)
 	return written(rs, err, Invoices, len(v.IDs))

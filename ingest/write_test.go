@@ -1,0 +1,68 @@
+package ingest_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"invoice-ingest/ingest"
+	"invoice-ingest/models/dbtest"
+)
+
+// A large batch whose sampled rows are all new is inserted without locking stored rows first;
+// the few rows of it that are stored (here moved to another customer) still answer updated, and
+// their previous customer is still queued for recalculation.
+func TestNewRowsAmongStoredOnesKeepExactStatuses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.DB(t)
+	acc, _, err := db.CreateAccount(ctx, "fresh")
+	require.NoError(t, err)
+	_, _, err = db.CreateDataSource(ctx, acc.ID, "s")
+	require.NoError(t, err)
+	svc := &ingest.Service{DB: db}
+	customers, err := svc.Customers(ctx, acc.ID, raws(`{"id": "cus_a", "data_source": "s", "name": "A"}`,
+		`{"id": "cus_b", "data_source": "s", "name": "B"}`), ingest.Options{})
+	require.NoError(t, err)
+	require.Equal(t, []ingest.Status{ingest.Inserted, ingest.Inserted}, statuses(customers))
+	invoice := func(i int, customer string) string {
+		return fmt.Sprintf(`{"id": "inv_%03d", "customer_id": %q, "data_source": "s", "type": "one-time",
+			"date": "2024-07-02T00:00:00Z", "amount_cents": 1500, "currency": "USD",
+			"start_date": "2024-07-02T00:00:00Z", "end_date": "2024-07-02T00:00:00Z"}`, i, customer)
+	}
+	// Rows 10, 51 and 90 are stored under cus_a; none of them is at a sampled position (i*100/16).
+	stored := []int{10, 51, 90}
+	var first []string
+	for _, i := range stored {
+		first = append(first, invoice(i, "cus_a"))
+	}
+	_, err = svc.Invoices(ctx, acc.ID, raws(first...), ingest.Options{})
+	require.NoError(t, err)
+	queuedA := func() (n int) {
+		require.NoError(t, db.SQL.QueryRow(`SELECT count(*) FROM recalc_outbox o WHERE account_id = $1
+			AND 'cus_a' = ANY (o.customer_ids)`, acc.ID).Scan(&n))
+		return n
+	}
+	require.Equal(t, 1, queuedA())
+
+	rows := make([]string, 100)
+	for i := range rows {
+		rows[i] = invoice(i, "cus_b")
+	}
+	res, err := svc.Invoices(ctx, acc.ID, raws(rows...), ingest.Options{})
+	require.NoError(t, err)
+	for i, r := range res {
+		want := ingest.Inserted
+		if i == 10 || i == 51 || i == 90 {
+			want = ingest.Updated
+		}
+		require.Equal(t, want, r.Status, "row %d", i)
+	}
+	require.Equal(t, 2, queuedA(), "the moved invoices' previous customer is queued")
+	var onB int
+	require.NoError(t, db.SQL.QueryRow(`SELECT count(*) FROM invoices WHERE account_id = $1 AND customer_id = 'cus_b'`,
+		acc.ID).Scan(&onB))
+	require.Equal(t, 100, onB)
+}
