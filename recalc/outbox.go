@@ -25,7 +25,8 @@ const foldRows = 100
 //     since the new write may be what fixes it. "In the future" means by more than half a second:
 //     $3 is read before the statement runs, so a row another fold queued meanwhile (run_at its
 //     now()) would otherwise look backed off and be bumped for nothing; every backoff is at least
-//     0.9 s.
+//     0.9 s. (Written as a difference: Citus refuses timestamptz + interval, which is STABLE, in
+//     an ON CONFLICT's WHERE; timestamptz - timestamptz is IMMUTABLE.)
 //
 // A queued customer nobody holds is left alone (its version stays, see below): the write committed
 // before its outbox row became visible, so whichever worker claims the customer later reads it.
@@ -60,7 +61,7 @@ WITH taken AS (
     SET version = q.version + 1, run_at = least(q.run_at, $3::timestamptz), updated_at = $3::timestamptz,
         import_ids = q.import_ids || ` + newImportIDs + `,
         attached = ` + newImportIDs + `
-    WHERE q.locked_by IS NOT NULL OR q.run_at > $3::timestamptz + interval '0.5 second'
+    WHERE q.locked_by IS NOT NULL OR q.run_at - $3::timestamptz > interval '0.5 second'
        OR NOT q.import_ids @> excluded.import_ids
     RETURNING q.account_id, q.attached
 ), attached AS (
