@@ -85,7 +85,9 @@
 // A [Pool] runs Config.Workers claim loops. They serve accounts in turn (rotation.go): a lock-free
 // read finds the accounts with due work (outbox rows, or due queue rows nobody holds), and each
 // visit to an account folds its outbox and takes at most one batch of it, so a large tenant
-// cannot starve the others. Every statement names its account as a scalar parameter, so on Citus
+// cannot starve the others. With notifications (Config.Listen), a visit folds only when that read
+// found outbox rows of the account or a notification named it since: most visits of a small
+// account have nothing to fold, and a fold is a statement. Every statement names its account as a scalar parameter, so on Citus
 // each transaction touches one shard (docs/scaling.md). With Config.Listen, a committed write
 // wakes the idle claim loops, and a write of few customers takes the express lane past the
 // backlog (notify.go, express.go); polling every PollInterval stays as the fallback. A visit:

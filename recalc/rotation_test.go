@@ -101,7 +101,7 @@ func TestRotationTakesTurns(t *testing.T) {
 		assert.Equal(t, want, got)
 	}
 	r.set([][16]byte{a, b, c, d}, nil) // read again: the round goes on after b
-	r.drop(c)                     // c had nothing due
+	r.drop(c)                          // c had nothing due
 	for _, want := range [][16]byte{d, a, b, d} {
 		got, ok := r.take()
 		require.True(t, ok)
