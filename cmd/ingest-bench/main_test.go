@@ -31,7 +31,7 @@ func TestSmoke(t *testing.T) {
 	want := []string{"copy_rows_per_s", "raw_insert_rows_per_s", "raw_unchanged_rows_per_s", "raw_update_rows_per_s",
 		"gorm_insert_rows_per_s", "e2e_insert_rows_per_s", "e2e_unchanged_rows_per_s", "e2e_update_rows_per_s",
 		"recalc_customers_per_s", "copy_pg_cpu_s", "e2e_insert_pg_cpu_s", "freshness_p50_ms", "freshness_p95_ms",
-		"ndjson_rows_per_s"}
+		"ndjson_rows_per_s", "recalc_worker_cpu_s", "recalc_pg_cpu_s"}
 	var keys []string
 	for k, v := range got {
 		keys = append(keys, k)
