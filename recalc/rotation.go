@@ -56,6 +56,11 @@ type rotation struct {
 func (r *rotation) markUnfolded(account [16]byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.mark(account)
+}
+
+// mark is markUnfolded with r.mu held.
+func (r *rotation) mark(account [16]byte) {
 	if r.unfolded == nil {
 		r.unfolded = map[[16]byte]bool{}
 	}
@@ -81,10 +86,7 @@ func (r *rotation) needsFold(account [16]byte) bool {
 func (r *rotation) arrive(account [16]byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.unfolded == nil {
-		r.unfolded = map[[16]byte]bool{}
-	}
-	r.unfolded[account] = true // even with a turn: its next visit folds
+	r.mark(account) // even with a turn: its next visit folds
 	i, found := slices.BinarySearchFunc(r.accounts, account, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
 	if found || len(r.arrived) >= maxArrivals {
 		return
