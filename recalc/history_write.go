@@ -51,7 +51,9 @@ func (w *writeBack) storeHistory(ctx context.Context, tx *gorm.DB) error {
 	}
 	gone, fresh := w.history.diff(w.written, stored)
 	if len(gone) > 0 {
-		if err := tx.WithContext(ctx).Exec(deleteHistorySQL, models.Prepared(tx, w.history.account, gone)...).Error; err != nil {
+		// The account is the batch's, not the computed rows' (w.history has none for a customer
+		// whose every invoice was archived, and its rows must still go).
+		if err := tx.WithContext(ctx).Exec(deleteHistorySQL, models.Prepared(tx, w.account(), gone)...).Error; err != nil {
 			return fmt.Errorf("delete history: %w", err)
 		}
 	}

@@ -152,7 +152,7 @@ func TestWorkerRemovesMetricsWhenAllInvoicesArchived(t *testing.T) {
 	require.Len(t, ms, 1)
 	assert.Equal(t, "USD", ms[0].Currency)
 
-	// Archive the rest: no metrics, no schedule, nothing queued.
+	// Archive the rest: no metrics, no history, no schedule, nothing queued.
 	_, err = db.SQL.Exec(`UPDATE invoices SET archived_at = now() WHERE account_id = $1`, f.account.String())
 	require.NoError(t, err)
 	enqueue(t, db, key)
@@ -162,6 +162,7 @@ func TestWorkerRemovesMetricsWhenAllInvoicesArchived(t *testing.T) {
 	assert.Empty(t, ms)
 	assert.False(t, stale)
 	assert.Zero(t, count(t, db, `SELECT count(*) FROM customer_metrics`))
+	assert.Zero(t, count(t, db, `SELECT count(*) FROM customer_mrr_history`))
 	assert.Zero(t, count(t, db, `SELECT count(*) FROM customer_metric_schedule`))
 	assert.Zero(t, count(t, db, `SELECT count(*) FROM recalc_queue`))
 }
