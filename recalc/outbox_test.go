@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 )
 
 func TestEnqueueAppendsToOutboxAndFoldQueues(t *testing.T) {
@@ -92,4 +93,51 @@ func TestWriteDuringComputationStillInOutboxRunsAgain(t *testing.T) {
 	assert.False(t, stale)
 	require.Len(t, ms, 1)
 	assert.EqualValues(t, 10000, ms[0].MRRCents)
+}
+
+// An import's later chunk naming a customer its earlier chunk queued (folded apart) counts the
+// customer once; another import naming the same customer counts it too; both are caught up once
+// the workers are done.
+func TestFoldMergesAnImportsLaterChunk(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	f := newFixture(t, db)
+	ctx := context.Background()
+	first, second := uuid.New(), uuid.New()
+	for _, id := range []uuid.UUID{first, second} {
+		_, err := db.SQL.ExecContext(ctx, `INSERT INTO imports (account_id, id, entity, status, dry_run, content_type,
+			key_id, started_at, heartbeat_at) VALUES ($1, $2, 'invoices', 'completed', false, 'application/json', $3, now(), now())`,
+			f.account.String(), id.String(), uuid.NewString())
+		require.NoError(t, err)
+	}
+	a, b, c := f.key("cus_a"), f.key("cus_b"), f.key("cus_c")
+	for _, k := range []CustomerKey{a, b, c} {
+		f.addInvoices(t, k.CustomerID, julySubscription)
+	}
+	enqueueFor := func(imp uuid.UUID, keys ...CustomerKey) {
+		require.NoError(t, db.Gorm.Transaction(func(tx *gorm.DB) error { return EnqueueImport(ctx, tx, imp, keys) }))
+	}
+	progress := func() (Progress, Progress) {
+		p, err := ImportProgress(ctx, db.Gorm, f.account, []uuid.UUID{first, second})
+		require.NoError(t, err)
+		return p[first], p[second]
+	}
+	p := NewPool(db, testConfig(july15(t)))
+	enqueueFor(first, a, b)
+	_, err := p.fold(ctx, f.account)
+	require.NoError(t, err)
+	enqueueFor(first, b, c)  // the same import's next chunk: b again
+	enqueueFor(second, b, c) // another import
+	_, err = p.fold(ctx, f.account)
+	require.NoError(t, err)
+	got1, got2 := progress()
+	assert.Equal(t, [2]int64{3, 3}, [2]int64{got1.Customers, got1.Pending}, "first import: a, b, c once each")
+	assert.Equal(t, [2]int64{2, 2}, [2]int64{got2.Customers, got2.Pending}, "second import: b, c")
+
+	require.Equal(t, 3, drain(t, p))
+	got1, got2 = progress()
+	assert.Equal(t, [2]int64{3, 0}, [2]int64{got1.Customers, got1.Pending})
+	assert.Equal(t, [2]int64{2, 0}, [2]int64{got2.Customers, got2.Pending})
+	assert.NotNil(t, got1.CaughtUpAt)
+	assert.NotNil(t, got2.CaughtUpAt)
 }
