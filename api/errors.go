@@ -58,6 +58,9 @@ type problem struct {
 // are classified: an unreachable database is 503, anything else 500 and logged with the request id;
 // their text never reaches the client.
 func writeError(c *gin.Context, err error) {
+	// A transaction the request's end rolled back fails with a bare sql.ErrTxDone: name the cause
+	// (a layer that ran it with models.Transaction has already).
+	err = models.TxError(c.Request.Context(), err)
 	if errors.Is(err, context.Canceled) && c.Request.Context().Err() != nil {
 		// The client went away: nothing is wrong with us, and nobody reads the answer. 499 is
 		// what proxies log for it.

@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // BatchFunc is the batch a stream chunk runs (an ingest.Service method).
@@ -37,6 +39,10 @@ func KeyLookupTimeout(s *Server, d time.Duration) { s.limits.lookupTimeout = d }
 
 // OnKeyClaimed has s call f once a JSON write took its Idempotency-Key, before its batch runs.
 func OnKeyClaimed(s *Server, f func()) { s.hooks.keyClaimed = f }
+
+// OnRecorded has s call f in a JSON write's transaction once its import is recorded there, before
+// the commit (the batch's last step).
+func OnRecorded(s *Server, f func(*gorm.DB, *http.Request)) { s.hooks.recorded = f }
 
 // BeforeAnswer has s call f once a JSON write's batch committed, before the answer: when f
 // returns false the connection is dropped unanswered, as a crash there would.

@@ -100,13 +100,13 @@ func recordImport(ctx context.Context, tx *gorm.DB, imp imports.Header, b import
 	if wrote {
 		return record(tx)
 	}
-	return tx.Transaction(record)
+	return models.TxError(ctx, tx.Transaction(record))
 }
 
 // finishStreamImport ends a stream's import with status and, in the same transaction, records
 // its webhook events.
 func finishStreamImport(ctx context.Context, db *gorm.DB, imp imports.Header, status string) error {
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return models.Transaction(ctx, db, func(tx *gorm.DB) error {
 		if err := imports.Finish(ctx, tx, imp.AccountID, imp.ID, status); err != nil || status != imports.Completed {
 			return err
 		}

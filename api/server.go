@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
 
 	"invoice-ingest/config"
 	"invoice-ingest/ingest"
@@ -33,8 +34,9 @@ type Server struct {
 
 // writeHooks let tests stop a JSON write at chosen points (export_test.go).
 type writeHooks struct {
-	keyClaimed   func()                   // after a request took its Idempotency-Key, before its batch
-	beforeAnswer func(*http.Request) bool // after the batch committed; false: drop the connection unanswered
+	keyClaimed   func()                        // after a request took its Idempotency-Key, before its batch
+	beforeAnswer func(*http.Request) bool      // after the batch committed; false: drop the connection unanswered
+	recorded     func(*gorm.DB, *http.Request) // in the write transaction, its import recorded, before the commit
 	// streamBatch wraps the batch of each stream chunk, given the index of its first row.
 	streamBatch func(base int, next batchFunc) batchFunc
 }

@@ -131,11 +131,14 @@ func (st *stream) answer(f *flight) error {
 		// One line per row, encoded straight into out's buffer (see appendRowResult).
 		line := append(appendRowResult(st.out.AvailableBuffer(), r), '\n')
 		if _, err := st.out.Write(line); err != nil {
-			return err
+			return errors.Join(errAnswerLost, err)
 		}
 	}
 	st.written += len(f.res)
-	return st.flush()
+	if err := st.flush(); err != nil {
+		return errors.Join(errAnswerLost, err)
+	}
+	return nil
 }
 
 // flush sends what out holds to the client, within the write deadline.
@@ -160,6 +163,9 @@ func (st *stream) end(err error) {
 	c := st.c
 	st.writeDeadline()
 	switch {
+	case errors.Is(err, errAnswerLost): // the client went away or stopped reading: nobody reads more
+		logger(c).Info("stream answer not delivered: the client went away or stopped reading",
+			"error", err.Error(), "rows_answered", st.written)
 	case err == io.EOF && st.written == 0: // an empty stream
 		startStream(c)
 	case err == io.EOF:
@@ -178,6 +184,8 @@ func (st *stream) end(err error) {
 		st.streamError(idle)
 	case errors.Is(err, errBodyRead) && st.written == 0:
 		writeError(c, models.Errorf(models.EINVALID, "Could not read the request body."))
+	case errors.Is(err, errBodyRead): // the client cut its body: its fault, not ours (no 5xx log)
+		st.streamError(models.Errorf(models.EINVALID, "Could not read the request body; rows after the last answered one were not written: re-send them."))
 	case st.written == 0:
 		writeError(c, err)
 	default:

@@ -30,10 +30,12 @@ const (
 
 var bigArenas = sync.Pool{New: func() any { b := make([]byte, 0, bigArenaBytes); return &b }}
 
-// errLineTooLong marks a line over maxLineBytes; errBodyRead a failure to read the body.
+// errLineTooLong marks a line over maxLineBytes; errBodyRead a failure to read the body;
+// errAnswerLost a failure to send results (the client went away or stopped reading).
 var (
 	errLineTooLong = errors.New("line too long")
 	errBodyRead    = errors.New("read body")
+	errAnswerLost  = errors.New("send results")
 )
 
 // chunk is the rows of one chunk, copied out of the reader's buffer into one arena.

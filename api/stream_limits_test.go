@@ -34,7 +34,9 @@ func newStreamEnv(t *testing.T, s *api.Server, listen func(net.Listener) net.Lis
 	if s.DB == nil {
 		s.DB = dbtest.DB(t)
 	}
-	s.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if s.Log == nil {
+		s.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	ended := make(chan error, 16)
 	api.OnStreamEnd(s, func(err error) { ended <- err })
 	h := s.Handler()

@@ -101,7 +101,13 @@ func (s *Server) upsertJSON(c *gin.Context, entity string, batch batchFunc, opt 
 			answer = appendRowResults(answer[:0], res, imp.ID)
 			b.Answer = &imports.Answer{Key: held.key, Token: held.token, Status: answerStored, Body: answer}
 		}
-		return recordImport(c.Request.Context(), tx, imp, b, wrote)
+		if err := recordImport(c.Request.Context(), tx, imp, b, wrote); err != nil {
+			return err
+		}
+		if s.hooks.recorded != nil {
+			s.hooks.recorded(tx, c.Request)
+		}
+		return nil
 	}
 	res, err := batch(c.Request.Context(), accountID(c), rows, opt)
 	if err != nil {

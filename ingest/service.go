@@ -107,7 +107,7 @@ func (s *Service) inTx(ctx context.Context, account uuid.UUID, fn func(tx *gorm.
 		defer release()
 	}
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		err = s.DB.Gorm.WithContext(ctx).Transaction(fn)
+		err = models.Transaction(ctx, s.DB.Gorm, fn)
 		if !models.IsRetryable(err) {
 			return err
 		}

@@ -53,7 +53,7 @@ func (db *DB) CreateAccount(ctx context.Context, name string) (Account, string, 
 	}
 	acc := Account{ID: uuid.New(), Name: name, CreatedAt: Now()}
 	var secret string
-	err := db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := Transaction(ctx, db.Gorm, func(tx *gorm.DB) error {
 		if err := tx.Create(&acc).Error; err != nil {
 			return fmt.Errorf("insert account: %w", err)
 		}
@@ -79,7 +79,7 @@ func (db *DB) CreateKey(ctx context.Context, accountID uuid.UUID, scopes []strin
 	}
 	var key APIKey
 	var secret string
-	err := db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := Transaction(ctx, db.Gorm, func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&Account{}).Where("id = ?", accountID).Count(&n).Error; err != nil {
 			return fmt.Errorf("look up account: %w", err)
@@ -172,7 +172,7 @@ func (db *DB) ListAccounts(ctx context.Context) ([]Account, error) {
 // does not exist is an ENOTFOUND error. KeyHash is not read.
 func (db *DB) ListKeys(ctx context.Context, accountID uuid.UUID) ([]APIKey, error) {
 	var keys []APIKey
-	err := db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := Transaction(ctx, db.Gorm, func(tx *gorm.DB) error {
 		var n int64
 		if err := tx.Model(&Account{}).Where("id = ?", accountID).Count(&n).Error; err != nil {
 			return fmt.Errorf("look up account: %w", err)

@@ -8,6 +8,10 @@
 //     set-based upserts (upsert.go), archive and restore (invoice_archive.go), the keyset reads
 //     (reads.go, cursor.go) and the invoices metrics are computed from (metric_invoices.go).
 //
+// Transaction (tx.go) runs a GORM transaction and, like TxError for one run otherwise, reports a
+// transaction that database/sql rolled back because its context ended with that context's error
+// rather than a bare sql.ErrTxDone, so that a client gone is not taken for an internal fault.
+//
 // The recalculation's tables (recalc_outbox, recalc_queue, customer_metrics,
 // customer_metric_schedule) are package recalc's. Statements that write run in a GORM transaction
 // their caller began and passes in; the caller owns the transaction. models imports nothing of ours.

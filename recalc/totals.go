@@ -128,7 +128,7 @@ func inSnapshot(ctx context.Context, db *models.DB, f func(*sql.Tx) error) error
 	}
 	defer func() { _ = tx.Rollback() }()
 	if err := f(tx); err != nil {
-		return err
+		return models.TxError(ctx, err)
 	}
-	return tx.Commit()
+	return models.TxError(ctx, tx.Commit())
 }
