@@ -53,11 +53,23 @@ func ImportFinished(ctx context.Context, tx *gorm.DB, account, id uuid.UUID, now
 	return Record(ctx, tx, account, now, events...)
 }
 
+// watchedSQL tells whether an endpoint of account $1 subscribes to one of the events $2.
+const watchedSQL = `SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE account_id = $1 AND events && $2::text[])`
+
+// recalcEvents are the events a recalculation's write-back may cause.
+var recalcEvents = []string{MRRChanged, ImportCaughtUp}
+
 // RecalcWatched is recalc's Config.Watched: whether an endpoint of account subscribes to an event
-// a write-back may cause, so that write-backs of accounts without one read nothing more.
+// a write-back may cause, so that write-backs of accounts without one read nothing more. It runs
+// once per write-back, in its transaction (where sequential scans are off, see recalc's
+// indexesOnly), so it is prepared: its plan, an index probe, is made once per connection.
 func RecalcWatched(ctx context.Context, tx *gorm.DB, account uuid.UUID) (bool, error) {
-	subs, err := subscriptions(ctx, tx, []uuid.UUID{account})
-	return subs[account][MRRChanged] || subs[account][ImportCaughtUp], err
+	var watched bool
+	err := tx.WithContext(ctx).Raw(watchedSQL, models.Prepared(tx, [16]byte(account), recalcEvents)...).Row().Scan(&watched)
+	if err != nil {
+		return false, fmt.Errorf("read webhook subscriptions: %w", err)
+	}
+	return watched, nil
 }
 
 // RecalcWritten is recalc's write-back hook (recalc.Config.Written): in the write-back's
