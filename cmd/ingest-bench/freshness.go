@@ -63,16 +63,18 @@ func (b *bench) runFreshness(ctx context.Context, rows, changed []invoice) error
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 
-	ctx, cancel := context.WithTimeout(ctx, b.cfg.freshness)
+	// stop ends the measurement; the writes under way then still finish (on ctx): a request cut
+	// off mid-way would be a client gone to the server, and tell nothing about it.
+	stop, cancel := context.WithTimeout(ctx, b.cfg.freshness)
 	defer cancel()
 	versions := [][]invoice{rows, changed}
 	loadDone := make(chan error, 1)
-	go func() { loadDone <- b.steadyLoad(ctx, srv, versions) }()
+	go func() { loadDone <- b.steadyLoad(stop, ctx, srv, versions) }()
 
 	f := &freshnessResult{}
-	for k := 1; ctx.Err() == nil; k++ {
-		d, err := probeOnce(ctx, srv, int64(k))
-		if ctx.Err() != nil {
+	for k := 1; stop.Err() == nil; k++ {
+		d, err := probeOnce(stop, ctx, srv, int64(k))
+		if stop.Err() != nil {
 			break
 		}
 		if err != nil {
@@ -80,19 +82,19 @@ func (b *bench) runFreshness(ctx context.Context, rows, changed []invoice) error
 		}
 		f.delays = append(f.delays, d)
 		select {
-		case <-ctx.Done():
+		case <-stop.Done():
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	if err := <-loadDone; err != nil && ctx.Err() == nil {
+	if err := <-loadDone; err != nil {
 		return err
 	}
 	b.fresh = f
 	return nil
 }
 
-// steadyLoad posts batches at the configured rate until ctx ends.
-func (b *bench) steadyLoad(ctx context.Context, srv *server, versions [][]invoice) error {
+// steadyLoad posts batches (on ctx) at the configured rate until stop ends.
+func (b *bench) steadyLoad(stop, ctx context.Context, srv *server, versions [][]invoice) error {
 	batch := b.cfg.batch
 	every := time.Duration(float64(time.Second) * float64(batch) / float64(b.cfg.freshnessRate))
 	tick := time.NewTicker(every)
@@ -111,7 +113,7 @@ func (b *bench) steadyLoad(ctx context.Context, srv *server, versions [][]invoic
 			return fmt.Errorf("load request: %s", res.Status)
 		}
 		select {
-		case <-ctx.Done():
+		case <-stop.Done():
 			return nil
 		case <-tick.C:
 		}
@@ -119,8 +121,9 @@ func (b *bench) steadyLoad(ctx context.Context, srv *server, versions [][]invoic
 }
 
 // probeOnce writes one invoice worth k cents to the probe customer (replacing the last one) and
-// returns how long after the write's answer the customer's metrics first show revenue k.
-func probeOnce(ctx context.Context, srv *server, k int64) (time.Duration, error) {
+// returns how long after the write's answer the customer's metrics first show revenue k; it
+// writes on ctx and stops waiting when stop ends.
+func probeOnce(stop, ctx context.Context, srv *server, k int64) (time.Duration, error) {
 	inv := `{"id": "probe-1", "customer_id": "probe", "data_source": "bench", "type": "one-time", "date": "2024-01-01",
 		"amount_cents": ` + strconv.FormatInt(k, 10) + `, "currency": "USD", "start_date": "2024-01-01", "end_date": "2024-01-01"}`
 	res, err := srv.post(ctx, "/data/invoices", "application/json", strings.NewReader(inv))
@@ -133,8 +136,8 @@ func probeOnce(ctx context.Context, srv *server, k int64) (time.Duration, error)
 		return 0, fmt.Errorf("probe write: %s", res.Status)
 	}
 	written := time.Now()
-	for ctx.Err() == nil {
-		req, _ := http.NewRequestWithContext(ctx, "GET", srv.base+"/data/customers/probe?source=bench", nil)
+	for stop.Err() == nil {
+		req, _ := http.NewRequestWithContext(stop, "GET", srv.base+"/data/customers/probe?source=bench", nil)
 		req.Header.Set("Authorization", "Bearer "+srv.key)
 		res, err := srv.client.Do(req)
 		if err != nil {
@@ -158,5 +161,5 @@ func probeOnce(ctx context.Context, srv *server, k int64) (time.Duration, error)
 		}
 		time.Sleep(5 * time.Millisecond) // a client polling; the server offers nothing to wait on
 	}
-	return 0, ctx.Err()
+	return 0, stop.Err()
 }
