@@ -27,15 +27,22 @@ type claim struct {
 // and marks them held by $2 for the lease $3 (microseconds). It runs as its own transaction and
 // commits at once: the claim is the lease columns, not a row lock, so a fold never waits behind a
 // computation. SKIP LOCKED makes concurrent claimers take disjoint rows without waiting, and skips
-// rows a fold is bumping right now (they are claimed on a later poll).
+// rows a fold is bumping right now (they are claimed on a later poll). The rows locked are then
+// updated by their ctid (still theirs: the lock keeps anyone else from moving them), the account
+// named as well so that on Citus the statement stays on that account's shard: a plan PostgreSQL
+// makes in a third of the time a join of the locked keys back to the queue took (about 0.25
+// against 0.7 ms, paid at every claim: a small account's visit claims once).
 //
 // Due and expired are judged by the database's clock, the one clock every process shares.
-var claimSQL = updateQueueSQL("locked_until = now() + $3::bigint * interval '1 microsecond', locked_by = $2", `
-    SELECT source_id, customer_id FROM recalc_queue
+var claimSQL = `
+UPDATE recalc_queue q
+SET locked_until = now() + $3::bigint * interval '1 microsecond', locked_by = $2
+WHERE q.account_id = $1 AND q.ctid = ANY (ARRAY(
+    SELECT ctid FROM recalc_queue
     WHERE account_id = $1 AND run_at <= now() AND (locked_until IS NULL OR locked_until < now())
     ORDER BY run_at
     LIMIT $4
-    FOR UPDATE SKIP LOCKED`) + `
+    FOR UPDATE SKIP LOCKED))
 RETURNING q.source_id, q.customer_id, q.version`
 
 // claim takes the next batch of account; an empty claim when none of its customers is due.
