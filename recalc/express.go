@@ -28,8 +28,8 @@ const expressCustomers = 8
 const maxExpress = 1024
 
 // expressFoldSQL is foldSQL restricted to the outbox rows $4 of account $1.
-var expressFoldSQL = strings.Replace(foldSQL, "WHERE account_id = $1 ORDER BY id",
-	"WHERE account_id = $1 AND id = ANY($4::bigint[]) ORDER BY id", 1)
+var expressFoldSQL = strings.Replace(foldSQL, "AND id <> ALL (coalesce($4::bigint[], '{}'))",
+	"AND id = ANY($4::bigint[])", 1)
 
 // expressKeysSQL names the customers of outbox rows $2 of account $1.
 const expressKeysSQL = `
@@ -47,17 +47,33 @@ var expressClaimSQL = updateQueueSQL("locked_until = now() + $4::bigint * interv
                   OFFSET 0 FOR UPDATE SKIP LOCKED) q`) + `
 RETURNING q.source_id, q.customer_id, q.version`
 
-// expressQueue is the outbox rows waiting for the express lane, by account.
+// expressQueue is the outbox rows waiting for the express lane, by account, and those it is
+// serving: the claim loops' folds leave both alone (see fold).
 type expressQueue struct {
 	mu    sync.Mutex
 	rows  map[[16]byte][]int64
+	busy  map[[16]byte][]int64 // taken by next, until done
 	order [][16]byte
 	n     int
 	ready chan struct{} // holds a token while rows wait
 }
 
 func newExpressQueue() *expressQueue {
-	return &expressQueue{rows: map[[16]byte][]int64{}, ready: make(chan struct{}, 1)}
+	return &expressQueue{rows: map[[16]byte][]int64{}, busy: map[[16]byte][]int64{}, ready: make(chan struct{}, 1)}
+}
+
+// held returns the outbox rows of account the lane holds: waiting or being served.
+func (q *expressQueue) held(account [16]byte) []int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append(slices.Clone(q.rows[account]), q.busy[account]...)
+}
+
+// done ends the lane's hold on the rows of account next took.
+func (q *expressQueue) done(account [16]byte) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.busy, account)
 }
 
 // add queues outbox row id of account; false when the lane is full.
@@ -90,6 +106,7 @@ func (q *expressQueue) next() ([16]byte, []int64, bool) {
 	q.order = q.order[1:]
 	ids := q.rows[a]
 	delete(q.rows, a)
+	q.busy[a] = ids
 	q.n -= len(ids)
 	return a, ids, true
 }
@@ -107,7 +124,9 @@ func (p *Pool) expressLoop(ctx context.Context) {
 			if !ok {
 				break
 			}
-			if err := p.serveExpress(ctx, account, ids); err != nil && ctx.Err() == nil {
+			err := p.serveExpress(ctx, account, ids)
+			p.express.done(account)
+			if err != nil && ctx.Err() == nil {
 				// The claim loops get whatever was left; nothing is lost.
 				p.cfg.Log.Warn("recalc: express lane", "err", err)
 			}

@@ -46,7 +46,8 @@ var foldSQL = `
 WITH taken AS (
     DELETE FROM recalc_outbox o
     WHERE o.account_id = $1
-      AND o.id IN (SELECT id FROM recalc_outbox WHERE account_id = $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+      AND o.id IN (SELECT id FROM recalc_outbox WHERE account_id = $1 AND id <> ALL (coalesce($4::bigint[], '{}'))
+                   ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
     RETURNING o.account_id, o.source_id, o.customer_ids, o.import_id
 ), changed AS (
     SELECT t.account_id, t.source_id, c.customer_id,
@@ -90,12 +91,15 @@ const newImportIDs = `CASE WHEN q.import_ids && excluded.import_ids
     ELSE excluded.import_ids END`
 
 // fold moves account's pending outbox rows into the queue until none is left (or other workers
-// hold the rest), and returns how many customers it queued or bumped.
+// hold the rest), and returns how many customers it queued or bumped. It leaves alone the rows
+// this pool's express lane holds ($4): folded with the bulk rows, a small write would wait behind
+// the bulk batches claimed before it, which is what the lane is there to spare it (under steady
+// bulk load the claim loops took most of them first: freshness p95 160-169 ms, 74-83 without).
 func (p *Pool) fold(ctx context.Context, account [16]byte) (int, error) {
 	total := 0
 	for {
 		var taken, queued, progressed int
-		err := p.db.SQL.QueryRowContext(ctx, foldSQL, account, foldRows, p.dbNow()).Scan(&taken, &queued, &progressed)
+		err := p.db.SQL.QueryRowContext(ctx, foldSQL, account, foldRows, p.dbNow(), p.express.held(account)).Scan(&taken, &queued, &progressed)
 		if err != nil {
 			return total, fmt.Errorf("fold recalculation outbox: %w", err)
 		}

@@ -141,3 +141,38 @@ func TestFoldMergesAnImportsLaterChunk(t *testing.T) {
 	assert.NotNil(t, got1.CaughtUpAt)
 	assert.NotNil(t, got2.CaughtUpAt)
 }
+
+// The claim loops' fold leaves alone the outbox rows the express lane holds, waiting or being
+// served, and folds them like any other once the lane lets go.
+func TestFoldLeavesTheExpressLanesRows(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	f := newFixture(t, db)
+	ctx := context.Background()
+	require.NotEqual(t, foldSQL, expressFoldSQL, "the lane's fold takes just its rows")
+	p := NewPool(db, testConfig(july15(t)))
+	bulk, small := f.key("cus_bulk"), f.key("cus_small")
+	enqueueUnfolded(t, db, bulk)
+	enqueueUnfolded(t, db, small)
+	var smallRow int64
+	require.NoError(t, db.SQL.QueryRow(`SELECT id FROM recalc_outbox WHERE $1 = ANY(customer_ids)`, small.CustomerID).Scan(&smallRow))
+	require.True(t, p.express.add(f.account, smallRow))
+
+	_, err := p.fold(ctx, f.account)
+	require.NoError(t, err)
+	assert.Equal(t, 1, count(t, db, `SELECT count(*) FROM recalc_queue WHERE customer_id = $1`, bulk.CustomerID))
+	assert.Zero(t, count(t, db, `SELECT count(*) FROM recalc_queue WHERE customer_id = $1`, small.CustomerID), "waiting in the lane")
+
+	account, ids, ok := p.express.next()
+	require.True(t, ok)
+	require.Equal(t, []int64{smallRow}, ids)
+	_, err = p.fold(ctx, f.account)
+	require.NoError(t, err)
+	assert.Zero(t, count(t, db, `SELECT count(*) FROM recalc_queue WHERE customer_id = $1`, small.CustomerID), "being served")
+
+	p.express.done(account)
+	_, err = p.fold(ctx, f.account)
+	require.NoError(t, err)
+	assert.Equal(t, 1, count(t, db, `SELECT count(*) FROM recalc_queue WHERE customer_id = $1`, small.CustomerID), "let go: folded")
+	assert.Zero(t, count(t, db, `SELECT count(*) FROM recalc_outbox`))
+}
