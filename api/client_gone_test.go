@@ -3,8 +3,6 @@ package api_test
 import (
 	"bufio"
 	"context"
-	"database/sql"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,6 +18,7 @@ import (
 	"invoice-ingest/api"
 	"invoice-ingest/config"
 	"invoice-ingest/ingest"
+	"invoice-ingest/models/dbtest"
 	"invoice-ingest/validation"
 )
 
@@ -92,20 +91,6 @@ func (h *capturedLog) request(t *testing.T, path string) logRecord {
 	panic("unreachable")
 }
 
-// awaitRolledBack waits until database/sql has rolled tx back by itself (its context ended): a
-// statement on tx under a context that has not ended then fails with sql.ErrTxDone. Each try is
-// one round trip; database/sql's watcher marks the transaction done as soon as it runs.
-func awaitRolledBack(t *testing.T, tx *gorm.DB) {
-	t.Helper()
-	for {
-		err := tx.WithContext(context.Background()).Exec("SELECT 1").Error
-		if errors.Is(err, sql.ErrTxDone) {
-			return
-		}
-		require.NoError(t, err)
-	}
-}
-
 // A JSON write whose client goes away after the last statement of its transaction, before the
 // commit (database/sql rolls it back then, and the commit fails with sql.ErrTxDone), is a client
 // gone: 499 in the access log, no internal error logged, nothing stored.
@@ -121,7 +106,7 @@ func TestJSONClientGoneBeforeCommit(t *testing.T) {
 		}
 		cancel()             // the client goes away,
 		<-r.Context().Done() // the server sees it,
-		awaitRolledBack(t, tx)
+		dbtest.AwaitRolledBack(t, tx)
 	})
 	e := newStreamEnv(t, s, nil)
 	tn := newTenant(t, e.env, "json-gone")

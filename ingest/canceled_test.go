@@ -2,8 +2,6 @@ package ingest_test
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"testing"
 
 	"github.com/google/uuid"
@@ -34,7 +32,7 @@ func TestCanceledBeforeCommitSaysCanceled(t *testing.T) {
 		require.True(t, wrote, "recorded in the write transaction")
 		recorded = true
 		cancel()
-		awaitRolledBack(t, tx)
+		dbtest.AwaitRolledBack(t, tx)
 		return nil // the batch goes on to its commit
 	}}
 	_, err = svc.Customers(ctx, acc.ID, raws(`{"id": "cus_gone", "data_source": "s", "name": "Gone"}`), opt)
@@ -44,18 +42,4 @@ func TestCanceledBeforeCommitSaysCanceled(t *testing.T) {
 	var n int64
 	require.NoError(t, db.Gorm.Raw(`SELECT count(*) FROM customers WHERE account_id = ?`, acc.ID).Scan(&n).Error)
 	require.Zero(t, n, "nothing committed")
-}
-
-// awaitRolledBack waits until database/sql has rolled tx back by itself (its context ended): a
-// statement on tx under a context that has not ended then fails with sql.ErrTxDone. Each try is
-// one round trip; database/sql's watcher marks the transaction done as soon as it runs.
-func awaitRolledBack(t *testing.T, tx *gorm.DB) {
-	t.Helper()
-	for {
-		err := tx.WithContext(context.Background()).Exec("SELECT 1").Error
-		if errors.Is(err, sql.ErrTxDone) {
-			return
-		}
-		require.NoError(t, err)
-	}
 }
