@@ -30,8 +30,8 @@ type claim struct {
 // rows a fold is bumping right now (they are claimed on a later poll). The rows locked are then
 // updated by their ctid (still theirs: the lock keeps anyone else from moving them), the account
 // named as well so that on Citus the statement stays on that account's shard: a plan PostgreSQL
-// makes in a third of the time a join of the locked keys back to the queue took (about 0.25
-// against 0.7 ms, paid at every claim: a small account's visit claims once).
+// makes in about half the time a join of the locked keys back to the queue took, paid at every
+// claim (a small account's visit claims once; docs/metrics.md).
 //
 // Due and expired are judged by the database's clock, the one clock every process shares.
 var claimSQL = `

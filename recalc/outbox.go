@@ -73,11 +73,12 @@ WITH taken AS (
     SELECT t.account_id, t.import_id, sum(cardinality(t.customer_ids)) AS n
     FROM taken t WHERE t.import_id IS NOT NULL
     GROUP BY t.account_id, t.import_id
+), merged AS (
+    SELECT u.account_id, u.import_id, u.n - coalesce(a.n, 0) AS n
+    FROM named u LEFT JOIN attached a ON a.account_id = u.account_id AND a.import_id = u.import_id
 ), progressed AS (
     INSERT INTO recalc_import_progress (account_id, import_id, customers, pending, at)
-    SELECT u.account_id, u.import_id, -(u.n - coalesce(a.n, 0)), -(u.n - coalesce(a.n, 0)), clock_timestamp()
-    FROM named u LEFT JOIN attached a ON a.account_id = u.account_id AND a.import_id = u.import_id
-    WHERE u.n - coalesce(a.n, 0) > 0
+    SELECT m.account_id, m.import_id, -m.n, -m.n, clock_timestamp() FROM merged m WHERE m.n > 0
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM queued), (SELECT count(*) FROM progressed)`
@@ -94,7 +95,7 @@ const newImportIDs = `CASE WHEN q.import_ids && excluded.import_ids
 // hold the rest), and returns how many customers it queued or bumped. It leaves alone the rows
 // this pool's express lane holds ($4): folded with the bulk rows, a small write would wait behind
 // the bulk batches claimed before it, which is what the lane is there to spare it (under steady
-// bulk load the claim loops took most of them first: freshness p95 160-169 ms, 74-83 without).
+// bulk load the claim loops took most of them first; docs/metrics.md has the figures).
 func (p *Pool) fold(ctx context.Context, account [16]byte) (int, error) {
 	total := 0
 	for {
