@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 )
 
 // CustomerKey names one customer: the key of its metrics and of its invoices' customer_id.
@@ -47,6 +48,19 @@ FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS c(source_id, customer_id,
 // MetricInvoices returns the non-archived invoices of each customer, indexed like customers, all
 // of which belong to account.
 func (db *DB) MetricInvoices(ctx context.Context, account uuid.UUID, customers []CustomerKey) ([][]MetricInvoice, error) {
+	return metricInvoices(db.Gorm.WithContext(ctx), account, customers, false)
+}
+
+// MetricInvoicesIn is MetricInvoices in the transaction tx, as a prepared statement: the caller
+// has ruled sequential scans out for tx (a generic plan made while invoices was small would
+// otherwise scan it for every customer, and keep doing so as it grows), so the plan PostgreSQL
+// caches for the connection stays on the index and the statement is not planned again.
+func MetricInvoicesIn(ctx context.Context, tx *gorm.DB, account uuid.UUID, customers []CustomerKey) ([][]MetricInvoice, error) {
+	return metricInvoices(tx.WithContext(ctx), account, customers, true)
+}
+
+// metricInvoices runs metricInvoicesSQL in db, as a prepared statement when prepare says so.
+func metricInvoices(db *gorm.DB, account uuid.UUID, customers []CustomerKey, prepare bool) ([][]MetricInvoice, error) {
 	sources, ids := make([][16]byte, len(customers)), make([]string, len(customers))
 	for i, k := range customers {
 		if k.AccountID != account {
@@ -54,7 +68,11 @@ func (db *DB) MetricInvoices(ctx context.Context, account uuid.UUID, customers [
 		}
 		sources[i], ids[i] = k.SourceID, k.CustomerID
 	}
-	rows, err := query(db.Gorm.WithContext(ctx), metricInvoicesSQL, [16]byte(account), sources, ids)
+	args := []any{[16]byte(account), sources, ids}
+	if prepare {
+		args = preparedArgs(db, args...)
+	}
+	rows, err := query(db, metricInvoicesSQL, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load invoices: %w", err)
 	}

@@ -63,9 +63,14 @@ func (p *Pool) claim(ctx context.Context, account [16]byte) (*claim, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("claim recalculations: %w", err)
 	}
-	// Every later statement on these rows locks them in key order (see compareKeys).
-	slices.SortFunc(c.items, func(a, b item) int { return compareKeys(a.key, b.key) })
+	sortItems(c.items)
 	return c, nil
+}
+
+// sortItems puts items in key order: every later statement on their rows locks them in that order
+// (see compareKeys).
+func sortItems(items []item) {
+	slices.SortFunc(items, func(a, b item) int { return compareKeys(a.key, b.key) })
 }
 
 // keysOf returns the keys of items, in their order.

@@ -43,7 +43,7 @@ func TestWriteDuringComputationRunsAgain(t *testing.T) {
 	f.addInvoices(t, bystander.CustomerID, julySubscription)
 	enqueue(t, db, key, bystander)
 
-	p := NewPool(db, testConfig(july15(t)))
+	p := NewPool(db, leased(testConfig(july15(t))))
 	// Between computing and writing back, a write for cus_1 commits: a new invoice, queued in the
 	// same transaction, as ingest does.
 	second := testInvoice{id: "i2", typ: "subscription", date: "2024-07-01", start: "2024-07-01", end: "2024-08-01",

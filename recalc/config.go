@@ -17,8 +17,11 @@ import (
 
 // Config tunes a Pool. Zero values get defaults.
 type Config struct {
-	Workers       int              // concurrent workers (claim loops); default 2
-	BatchSize     int              // customers claimed at once; default 1000
+	Workers   int // concurrent workers (claim loops); default 2
+	BatchSize int // customers claimed at once; default 1000
+	// SmallClaim is the most customers due in an account that a visit computes inside one
+	// transaction, without a lease (small.go); default DefaultSmallClaim, negative: never.
+	SmallClaim    int
 	Lease         time.Duration    // how long a claim lasts before another worker may take it; default 10 s
 	PollInterval  time.Duration    // idle wait between polls when nothing is due; default 200ms
 	SweepInterval time.Duration    // how often the sweep runs; default 1 min
@@ -66,6 +69,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = DefaultBatchSize
+	}
+	if c.SmallClaim == 0 {
+		c.SmallClaim = min(DefaultSmallClaim, c.BatchSize)
 	}
 	if c.Lease <= 0 {
 		c.Lease = DefaultLease

@@ -65,7 +65,7 @@ func TestLeaseIsExtendedWhileComputing(t *testing.T) {
 	ctx := context.Background()
 
 	// The default lease; the heartbeat is shortened, so that the lease is extended at once.
-	slow := NewPool(db, testConfig(july15(t)))
+	slow := NewPool(db, leased(testConfig(july15(t))))
 	slow.heartbeat = time.Millisecond
 	firstLeaseEnd, extended := newSignal[time.Time](), newSignal[int64]()
 	slow.hooks.claimed = func([]CustomerKey) {

@@ -243,6 +243,13 @@ func testConfig(now func() time.Time) Config {
 	return Config{Now: now, Log: slog.New(slog.DiscardHandler), PollInterval: 10 * time.Millisecond}
 }
 
+// leased is cfg with small claims off: every batch is claimed with a lease, as tests of leases,
+// heartbeats, releases and of writes landing while a claim computes need.
+func leased(cfg Config) Config {
+	cfg.SmallClaim = -1
+	return cfg
+}
+
 // drain runs p until nothing is due, returning how many customers it computed.
 func drain(t testing.TB, p *Pool) int {
 	t.Helper()

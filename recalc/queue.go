@@ -62,6 +62,21 @@ FROM (` + rows + `
 WHERE ` + sameKey("q", "l")
 }
 
+// heldBy is the condition that queue row alias is held by the claim whose token is parameter
+// param (see holder): a NULL token names the rows no claim holds, which only a transaction that
+// locked them itself (small.go) settles.
+func heldBy(alias, param string) string {
+	return alias + ".locked_by IS NOT DISTINCT FROM " + param + "::text"
+}
+
+// holder is the parameter heldBy compares with: token, or NULL for "".
+func holder(token string) any {
+	if token == "" {
+		return nil
+	}
+	return token
+}
+
 // unlock is the SET clause that gives a queue row back: no lease, no holder.
 const unlock = "locked_until = NULL, locked_by = NULL"
 

@@ -43,7 +43,7 @@ func TestFailedReleaseIsRetriedAfterReconnect(t *testing.T) {
 	t.Parallel()
 	db, keys := seedCustomers(t, 1)
 	pdb, proxy := openThroughProxy(t, db)
-	cfg := testConfig(july15(t))
+	cfg := leased(testConfig(july15(t)))
 	cfg.Lease = time.Hour
 	p := NewPool(pdb, cfg)
 	retried, written := newSignal[error](), newSignal[[]CustomerKey]()

@@ -30,7 +30,7 @@ SET attempts = q.attempts + 1,
                           least(power(2, least(q.attempts, 30)), $6::bigint / 1e6) * (1 - 0.1 * c.x2)),
     locked_until = NULL, locked_by = NULL, updated_at = $7::timestamptz
 FROM ` + keysFrom("c", "$4::text[]", "$8::float8[]") + `
-WHERE ` + sameKey("q", "c") + ` AND q.locked_by = $5`
+WHERE ` + sameKey("q", "c") + ` AND ` + heldBy("q", "$5")
 
 // markFailed records failures of keys (errs[i] for keys[i]) held by claim token, inside tx, whose
 // rows the caller has locked with lockOwned.
@@ -41,7 +41,7 @@ func (p *Pool) markFailed(ctx context.Context, tx *gorm.DB, token string, keys [
 		msgs[i] = truncate(e, maxErrorLen)
 		jitter[i] = rand.Float64()
 	}
-	args := keyArgs(keys, msgs, token, p.cfg.MaxBackoff.Microseconds(), p.dbNow(), jitter)
+	args := keyArgs(keys, msgs, holder(token), p.cfg.MaxBackoff.Microseconds(), p.dbNow(), jitter)
 	if err := tx.WithContext(ctx).Exec(failSQL, args...).Error; err != nil {
 		return fmt.Errorf("record failed recalculations: %w", err)
 	}

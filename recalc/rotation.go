@@ -249,6 +249,11 @@ func (p *Pool) serve(ctx context.Context, account [16]byte) (computed, claimed i
 			return 0, 0, err
 		}
 	}
+	if p.cfg.SmallClaim > 0 {
+		if computed, claimed, handled, err := p.serveSmall(ctx, account); handled {
+			return computed, claimed, err
+		}
+	}
 	c, err := p.claim(ctx, account)
 	if err != nil || len(c.items) == 0 {
 		return 0, 0, err

@@ -80,7 +80,7 @@ func TestRunDrainsQueueAndStops(t *testing.T) {
 func TestRunStopFinishesBatchInFlight(t *testing.T) {
 	t.Parallel()
 	db, _ := seedCustomers(t, 10)
-	p := NewPool(db, testConfig(july15(t)))
+	p := NewPool(db, leased(testConfig(july15(t))))
 	inWrite, stopped := make(chan struct{}), make(chan struct{})
 	p.hooks.beforeWrite = func(context.Context, []CustomerKey) error {
 		close(inWrite)
@@ -100,7 +100,7 @@ func TestRunStopFinishesBatchInFlight(t *testing.T) {
 func TestRunStopReleasesUnfinishedClaims(t *testing.T) {
 	t.Parallel()
 	db, keys := seedCustomers(t, 10)
-	cfg := testConfig(july15(t))
+	cfg := leased(testConfig(july15(t)))
 	cfg.Workers = 3
 	cfg.BatchSize = 4
 	p := NewPool(db, cfg)

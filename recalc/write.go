@@ -103,7 +103,7 @@ var deleteScheduleSQL = deleteKeysSQL("customer_metric_schedule")
 var finishSQL = `
 WITH done AS (
     DELETE FROM recalc_queue q
-    ` + byTid("q", keysFrom("c", "$4::bigint[]"), "recalc_queue", " AND t.version = c.x1 AND t.locked_by = $5") + `
+    ` + byTid("q", keysFrom("c", "$4::bigint[]"), "recalc_queue", " AND t.version = c.x1 AND "+heldBy("t", "$5")) + `
     RETURNING q.account_id, q.import_ids
 ), alike AS (
     SELECT d.account_id, d.import_ids, count(*) AS n
@@ -121,7 +121,7 @@ GROUP BY a.account_id, i.import_id`
 var rerunSQL = `
 UPDATE recalc_queue q
 SET locked_until = NULL, locked_by = NULL, attempts = 0, last_error = NULL, updated_at = now()
-` + byTid("q", keysFrom("c"), "recalc_queue", " AND t.locked_by = $4")
+` + byTid("q", keysFrom("c"), "recalc_queue", " AND "+heldBy("t", "$4"))
 
 // indexesOnly starts every write-back transaction. Its statements are prepared once per
 // connection (models.Prepared), so PostgreSQL soon runs them with a generic plan cached for the
@@ -149,33 +149,45 @@ func (p *Pool) write(ctx context.Context, token string, items []item, results []
 			return err
 		}
 		w = planWrite(items, results, versions)
-		told, err := p.beforeWrite(ctx, tx, w, token)
-		if err != nil {
-			return err
-		}
-		if err := w.storeMetrics(ctx, tx, t); err != nil {
-			return err
-		}
-		if err := w.storeHistory(ctx, tx); err != nil {
-			return err
-		}
-		if err := w.storeSchedule(ctx, tx); err != nil {
-			return err
-		}
-		if err := w.settleQueue(ctx, tx, token, t); err != nil {
-			return err
-		}
-		if err := p.afterWrite(ctx, tx, w, told, t); err != nil {
-			return err
-		}
-		if len(w.failed) > 0 {
-			return p.markFailed(ctx, tx, token, w.failed, w.failures)
-		}
-		return nil
+		return p.writeIn(ctx, tx, w, token, t)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("write-back: %w", err)
 	}
+	p.wrote(w)
+	return len(w.written), nil
+}
+
+// writeIn makes w's changes in tx, whose caller has locked every queue row of w: the rows held by
+// claim token, or, with token "", rows held by no claim that tx locked itself (small.go).
+func (p *Pool) writeIn(ctx context.Context, tx *gorm.DB, w *writeBack, token string, t time.Time) error {
+	told, err := p.beforeWrite(ctx, tx, w, token)
+	if err != nil {
+		return err
+	}
+	if err := w.storeMetrics(ctx, tx, t); err != nil {
+		return err
+	}
+	if err := w.storeHistory(ctx, tx); err != nil {
+		return err
+	}
+	if err := w.storeSchedule(ctx, tx); err != nil {
+		return err
+	}
+	if err := w.settleQueue(ctx, tx, token, t); err != nil {
+		return err
+	}
+	if err := p.afterWrite(ctx, tx, w, told, t); err != nil {
+		return err
+	}
+	if len(w.failed) > 0 {
+		return p.markFailed(ctx, tx, token, w.failed, w.failures)
+	}
+	return nil
+}
+
+// wrote tells the logs, Config.Finished and the test hook what the committed write-back w did.
+func (p *Pool) wrote(w *writeBack) {
 	for i, key := range w.failed {
 		p.logFailed(key, w.failures[i])
 	}
@@ -185,7 +197,6 @@ func (p *Pool) write(ctx context.Context, token string, items []item, results []
 	if p.hooks.written != nil {
 		p.hooks.written(w.finished)
 	}
-	return len(w.written), nil
 }
 
 // writeBack is a batch's results sorted by what the write-back does with each customer, each list
@@ -265,10 +276,10 @@ func (w *writeBack) storeSchedule(ctx context.Context, tx *gorm.DB) error {
 
 // settleQueue deletes the queue rows of finished customers and releases those to run again.
 func (w *writeBack) settleQueue(ctx context.Context, tx *gorm.DB, token string, t time.Time) error {
-	if err := execKeys(ctx, tx, "finish queue rows", finishSQL, w.finished, w.finishedVersions, token, t); err != nil {
+	if err := execKeys(ctx, tx, "finish queue rows", finishSQL, w.finished, w.finishedVersions, holder(token), t); err != nil {
 		return err
 	}
-	return execKeys(ctx, tx, "release changed queue rows", rerunSQL, w.rerun, token)
+	return execKeys(ctx, tx, "release changed queue rows", rerunSQL, w.rerun, holder(token))
 }
 
 // execKeys runs query in tx with keyArgs(keys, more...); no statement at all when keys is empty.

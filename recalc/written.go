@@ -95,7 +95,7 @@ func (w *writeBack) mrrChanges(prev map[mrrKey]currentMRR) []MRRChange {
 var finishedImportsSQL = `
 SELECT DISTINCT $1::uuid, i.import_id` +
 	storedRowsSQL(keysFrom("c", "$4::bigint[]"), "recalc_queue", "t.import_ids",
-		" AND t.version = c.x1 AND t.locked_by = $5") + `,
+		" AND t.version = c.x1 AND "+heldBy("t", "$5")) + `,
     unnest(t.import_ids) AS i(import_id)`
 
 // finishedImports returns the imports carried by the queue rows w finishes: those whose
@@ -104,7 +104,7 @@ func (w *writeBack) finishedImports(ctx context.Context, tx *gorm.DB, token stri
 	if len(w.finished) == 0 {
 		return nil, nil
 	}
-	rows, err := tx.WithContext(ctx).Raw(finishedImportsSQL, keyArgs(w.finished, w.finishedVersions, token)...).Rows()
+	rows, err := tx.WithContext(ctx).Raw(finishedImportsSQL, keyArgs(w.finished, w.finishedVersions, holder(token))...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("read finished imports: %w", err)
 	}
