@@ -18,9 +18,9 @@ import (
 )
 
 // streamInFlight bounds the chunks of one stream that are read and not yet answered: some being
-// written (streamWriters) while the next ones are read, parsed and compared with the stored rows. It bounds a
-// stream's memory (that many chunks) and what a client cut off mid-stream may find stored beyond
-// the rows answered to it (docs/operations.md).
+// written (up to streamWriters) while the next ones are read, parsed and compared with the stored
+// rows. It bounds a stream's memory (that many chunks) and what a client cut off mid-stream may
+// find stored beyond the rows answered to it (docs/operations.md).
 const streamInFlight = 4
 
 // errAbandoned ends the chunks behind one whose batch or answer failed: they write nothing.
@@ -51,7 +51,7 @@ type pipeline struct {
 	free    chan *flight  // answered, for the reader to reuse
 	quit    chan struct{} // closed by stop: the reader stops
 	stopped sync.Once
-	seq     sequencer
+	seq     sequencer                                // the chunks' write order (stream_order.go)
 	made    int                                      // flights allocated (reader only)
 	readErr error                                    // why the reader returned; read once queue is closed
 	wrap    func(base int, next batchFunc) batchFunc // test hook (writeHooks.streamBatch)
@@ -109,7 +109,8 @@ func (p *pipeline) stop() {
 // chunk boundary.
 func (p *pipeline) read() {
 	defer close(p.queue)
-	var recent []*ticket // the tickets of the last chunks started, oldest first
+	// The tickets of the last chunks started, oldest first: those before them have been answered.
+	var recent []*ticket
 	next := 0
 	for {
 		f := p.take()
