@@ -20,13 +20,22 @@ import (
 	"invoice-ingest/validation"
 )
 
-// orderHooks is an ingest.Order whose Commit runs commit first (when set) and whose Ended
+// orderHooks is an ingest.Order whose Locked runs locked after it and whose Commit runs commit
+// first (each when set, given which write transaction of the chunk it is), and whose Ended
 // reports to ended (when set).
 type orderHooks struct {
 	ingest.Order
+	locked func(ctx context.Context, attempt int) error
 	commit func(ctx context.Context, attempt int) error
 	ended  func(committed bool)
 	tries  int
+}
+
+func (h *orderHooks) Locked(ctx context.Context, tx *gorm.DB) error {
+	if err := h.Order.Locked(ctx, tx); err != nil || h.locked == nil {
+		return err
+	}
+	return h.locked(ctx, h.tries+1)
 }
 
 func (h *orderHooks) Commit(ctx context.Context, tx *gorm.DB) error {
