@@ -21,9 +21,6 @@ func WrapStreamBatch(s *Server, f func(base int, next BatchFunc) BatchFunc) { s.
 // write for an earlier one because they share rows. f must not block.
 func OnStreamBlocked(s *Server, f func(base int)) { s.hooks.streamBlocked = f }
 
-// StreamWriters is how many chunks of one stream may write at once.
-const StreamWriters = streamWriters
-
 // Stream end reasons, for tests.
 var (
 	ErrStreamIdle     = errIdle

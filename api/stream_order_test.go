@@ -20,15 +20,16 @@ import (
 	"invoice-ingest/validation"
 )
 
-// orderHooks is an ingest.Order whose Locked runs locked after it and whose Commit runs commit
-// first (each when set, given which write transaction of the chunk it is), and whose Ended
-// reports to ended (when set).
+// orderHooks is an ingest.Order whose Locked runs locked after it, whose Commit runs commit
+// first and committed after (each when set, given which write transaction of the chunk it is),
+// and whose Ended reports to ended after it (when set).
 type orderHooks struct {
 	ingest.Order
-	locked func(ctx context.Context, attempt int) error
-	commit func(ctx context.Context, attempt int) error
-	ended  func(committed bool)
-	tries  int
+	locked    func(ctx context.Context, attempt int) error
+	commit    func(ctx context.Context, attempt int) error
+	committed func(attempt int, err error)
+	ended     func(committed bool)
+	tries     int
 }
 
 func (h *orderHooks) Locked(ctx context.Context, tx *gorm.DB) error {
@@ -45,14 +46,18 @@ func (h *orderHooks) Commit(ctx context.Context, tx *gorm.DB) error {
 			return err
 		}
 	}
-	return h.Order.Commit(ctx, tx)
+	err := h.Order.Commit(ctx, tx)
+	if h.committed != nil {
+		h.committed(h.tries, err)
+	}
+	return err
 }
 
 func (h *orderHooks) Ended(committed bool) {
+	h.Order.Ended(committed)
 	if h.ended != nil {
 		h.ended(committed)
 	}
-	h.Order.Ended(committed)
 }
 
 // orderEnv is a stream environment whose chunk batches get hooks(base) around their Order, and
@@ -233,11 +238,20 @@ func TestStreamChunkFailsWhileNextWrites(t *testing.T) {
 func TestStreamChunkRetriedWhileNextWrites(t *testing.T) {
 	t.Parallel()
 	second := make(chan struct{}, 8)
+	told := make(chan struct{}) // chunk 1000's first wait for chunk 0 returned
 	var log commits
 	e := orderEnv(t, func(base int, h *orderHooks) {
 		h.ended = log.hook(base)
 		switch base {
 		case 0:
+			// Its retry waits (holding no lock) until chunk 1000 learnt that its first attempt
+			// did not commit: else it might commit before chunk 1000 looks.
+			h.ended = func(committed bool) {
+				log.hook(0)(committed)
+				if !committed && h.tries == 1 {
+					<-told
+				}
+			}
 			h.commit = func(ctx context.Context, attempt int) error {
 				if attempt > 1 {
 					return nil
@@ -251,6 +265,11 @@ func TestStreamChunkRetriedWhileNextWrites(t *testing.T) {
 			}
 		case 1000:
 			h.commit = func(context.Context, int) error { second <- struct{}{}; return nil }
+			h.committed = func(attempt int, _ error) {
+				if attempt == 1 {
+					close(told)
+				}
+			}
 		}
 	}, nil)
 	tn := newTenant(t, e.env, "order-retried")

@@ -13,8 +13,9 @@
 //     beforehand), then one recalculation outbox row (invoices). References (customer, plan) are
 //     enforced by foreign keys; a batch they refuse runs again after looking them up, which names
 //     the bad rows. At most Writers write transactions of one account run at once (writers.go).
-//     Batches whose reads run at once may be ordered (Options.Order, order.go: an NDJSON stream's
-//     chunks): their transactions may overlap when their rows do not, and commit in the caller's order.
+//     Batches whose reads run at once may be ordered (Options.Order, order.go: an NDJSON
+//     stream's chunks): their transactions may overlap when their rows do not, and commit in
+//     the caller's order.
 //
 // Unchanged rows are thus never rewritten, and a re-sent batch takes no lock at all.
 //
