@@ -32,8 +32,7 @@ type ticket struct {
 	err  error
 
 	lock      int64    // the chunk's advisory lock, held by its write transaction
-	keys      []uint64 // the rows its write transaction locks (set by Turn; nil: it writes nothing)
-	turned    bool     // keys are set
+	keys      []uint64 // the rows its write transaction locks (set by Turn, before any write)
 	writing   bool     // a write transaction holds lock
 	attempts  int      // write transactions ended
 	committed bool
@@ -50,9 +49,9 @@ func (t *ticket) failed() bool { return t.finished && t.err != nil }
 // at most streamInFlight chunks, so waking all costs nothing worth a finer scheme).
 type sequencer struct {
 	mu      sync.Mutex
-	wake    chan struct{} // closed and replaced on every change
-	commits int64         // write transactions committed: later reads may be stale
-	blocked func(base int)
+	wake    chan struct{}  // closed and replaced on every change
+	commits int64          // write transactions committed: later reads may be stale
+	blocked func(base int) // test hook (writeHooks.streamBlocked)
 }
 
 // update changes tickets' state with f and wakes the waiters.
@@ -101,7 +100,7 @@ type chunkOrder struct {
 // Turn publishes the chunk's keys. A chunk that writes nothing answers from its reads alone: it
 // waits for every earlier chunk, and reads again if one committed since its reads began.
 func (o *chunkOrder) Turn(ctx context.Context, keys []uint64) (bool, error) {
-	o.seq.update(func() { o.t.keys, o.t.turned = keys, true })
+	o.seq.update(func() { o.t.keys = keys })
 	if keys != nil {
 		return false, nil
 	}
@@ -130,7 +129,7 @@ func (o *chunkOrder) Settle(ctx context.Context) error {
 
 // Begin waits, holding nothing, until each earlier chunk not yet settled is in its write
 // transaction (holds its lock, which Commit waits on) and locks none of this chunk's keys, and
-// fewer than streamWriters chunks would then write. A chunk that shares a key with an earlier
+// at most streamWriters chunks, this one included, would then write. A chunk that shares a key with an earlier
 // one thus writes once that one committed, reading what it wrote.
 func (o *chunkOrder) Begin(ctx context.Context) error {
 	told := false
