@@ -17,6 +17,10 @@ const StreamInFlight = streamInFlight
 // first row.
 func WrapStreamBatch(s *Server, f func(base int, next BatchFunc) BatchFunc) { s.hooks.streamBatch = f }
 
+// OnStreamBlocked has s call f, given the index of its first row, when a stream chunk waits to
+// write for an earlier one because they share rows. f must not block.
+func OnStreamBlocked(s *Server, f func(base int)) { s.hooks.streamBlocked = f }
+
 // Stream end reasons, for tests.
 var (
 	ErrStreamIdle     = errIdle

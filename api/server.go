@@ -39,6 +39,9 @@ type writeHooks struct {
 	recorded     func(*gorm.DB, *http.Request) // in the write transaction, its import recorded, before the commit
 	// streamBatch wraps the batch of each stream chunk, given the index of its first row.
 	streamBatch func(base int, next batchFunc) batchFunc
+	// streamBlocked is told, given the index of its first row, that a stream chunk waits to write
+	// for an earlier one because they share rows. It must not block.
+	streamBlocked func(base int)
 }
 
 // Handler builds the router.

@@ -68,7 +68,7 @@ func (s *Server) upsertStream(c *gin.Context, entity string, batch batchFunc, op
 	st := s.openStream(c)
 	st.imp = imp
 	defer st.close()
-	err = st.run(batch, opt, s.hooks.streamBatch)
+	err = st.run(batch, opt, s.hooks)
 	stop()
 	s.finishImport(c, imp, finishStatus(err, st.body))
 	st.end(err)

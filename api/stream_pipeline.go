@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -17,17 +17,17 @@ import (
 	"invoice-ingest/validation"
 )
 
-// streamInFlight bounds the chunks of one stream that are read and not yet answered: one being
-// written while the next ones are read, parsed and compared with the stored rows. It bounds a
-// stream's memory (that many chunks) and what a client cut off mid-stream may find stored beyond
-// the rows answered to it (docs/operations.md).
+// streamInFlight bounds the chunks of one stream that are read and not yet answered: some being
+// written (up to streamWriters) while the next ones are read, parsed and compared with the stored
+// rows. It bounds a stream's memory (that many chunks) and what a client cut off mid-stream may
+// find stored beyond the rows answered to it (docs/operations.md).
 const streamInFlight = 4
 
 // errAbandoned ends the chunks behind one whose batch or answer failed: they write nothing.
 var errAbandoned = errors.New("stream abandoned")
 
 // flight is one chunk on its way through a stream: read, handed to its own goroutine (which
-// parses it, reads the stored rows and then, in its turn, writes it), answered.
+// parses it, reads the stored rows and then, in its order, writes it), answered.
 type flight struct {
 	ch   chunk
 	base int // stream index of its first row
@@ -35,17 +35,11 @@ type flight struct {
 	t    *ticket // this chunk's; a new one for each chunk, since flights are reused
 }
 
-// ticket is how one chunk's batch ended: later chunks wait on it (see turn).
-type ticket struct {
-	done chan struct{} // closed once err (and the flight's res) are set
-	err  error
-}
-
 // pipeline runs one stream's chunks in three stages: the reader goroutine reads chunks and
-// starts each one's batch; the batches run at once up to their write, then write one after
-// another in input order (ingest.Options.Turn), so commits keep the order of the rows; the
-// handler's goroutine answers them in input order. At most streamInFlight chunks are between
-// the first and the last stage.
+// starts each one's batch; the batches run at once up to their write, then write up to
+// streamWriters at once and commit in input order (chunkOrder), so commits keep the order of
+// the rows; the handler's goroutine answers them in input order. At most streamInFlight chunks
+// are between the first and the last stage.
 type pipeline struct {
 	st      *stream
 	batch   batchFunc
@@ -57,20 +51,21 @@ type pipeline struct {
 	free    chan *flight  // answered, for the reader to reuse
 	quit    chan struct{} // closed by stop: the reader stops
 	stopped sync.Once
-	writes  atomic.Int64                             // batches of this stream that wrote rows
+	seq     sequencer                                // the chunks' write order (stream_order.go)
 	made    int                                      // flights allocated (reader only)
 	readErr error                                    // why the reader returned; read once queue is closed
 	wrap    func(base int, next batchFunc) batchFunc // test hook (writeHooks.streamBatch)
 }
 
 // run reads and answers chunks until the body ends (io.EOF) or something stops the stream.
-func (st *stream) run(batch batchFunc, opt ingest.Options, wrap func(int, batchFunc) batchFunc) error {
+func (st *stream) run(batch batchFunc, opt ingest.Options, hooks writeHooks) error {
 	// Not the request's context: net/http cancels it when a read of the body fails (an idle
 	// stream, a client gone), and the chunks already read must still be written and answered.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(st.c.Request.Context()))
 	defer cancel()
-	p := &pipeline{st: st, batch: batch, opt: opt, account: accountID(st.c), ctx: ctx, cancel: cancel, wrap: wrap,
+	p := &pipeline{st: st, batch: batch, opt: opt, account: accountID(st.c), ctx: ctx, cancel: cancel, wrap: hooks.streamBatch,
 		queue: make(chan *flight, streamInFlight), free: make(chan *flight, streamInFlight), quit: make(chan struct{})}
+	p.seq.blocked = hooks.streamBlocked
 	go p.read()
 	return p.answer()
 }
@@ -114,7 +109,8 @@ func (p *pipeline) stop() {
 // chunk boundary.
 func (p *pipeline) read() {
 	defer close(p.queue)
-	var prev *ticket
+	// The tickets of the last chunks started, oldest first: those before them have been answered.
+	var recent []*ticket
 	next := 0
 	for {
 		f := p.take()
@@ -125,8 +121,8 @@ func (p *pipeline) read() {
 		err := p.st.fill(&f.ch)
 		if len(f.ch.ends) > 0 && (err == nil || err == io.EOF) {
 			f.base, next = next, next+len(f.ch.ends)
-			p.start(f, prev)
-			prev = f.t
+			p.start(f, recent)
+			recent = append(recent[max(len(recent)-(streamInFlight-2), 0):], f.t)
 			p.queue <- f
 		} else {
 			f.ch.reset()
@@ -164,14 +160,17 @@ func (p *pipeline) take() *flight {
 	}
 }
 
-// start runs f's batch in a goroutine of its own; its write waits for the chunk before (see turn).
-func (p *pipeline) start(f *flight, prev *ticket) {
-	t := &ticket{done: make(chan struct{})}
+// start runs f's batch in a goroutine of its own; its write is ordered after the chunks before
+// it still in flight (earlier, see chunkOrder).
+func (p *pipeline) start(f *flight, earlier []*ticket) {
+	t := &ticket{done: make(chan struct{}), lock: chunkLocks.Add(1)}
 	f.res, f.t = nil, t
 	opt := p.opt
 	opt.ImportID, opt.Record = p.st.imp.ID, f.record(p.st.imp)
-	since := p.writes.Load() // before f's reads begin
-	opt.Turn = func(ctx context.Context) (bool, error) { return p.turn(ctx, prev, since) }
+	p.seq.mu.Lock()
+	since := p.seq.commits // before f's reads begin
+	p.seq.mu.Unlock()
+	opt.Order = &chunkOrder{seq: &p.seq, t: t, base: f.base, earlier: slices.Clone(earlier), since: since}
 	rows := validation.Lines(f.ch.raw())
 	batch := p.batch
 	if p.wrap != nil {
@@ -179,45 +178,14 @@ func (p *pipeline) start(f *flight, prev *ticket) {
 	}
 	go func() {
 		defer close(t.done)
+		defer p.seq.update(func() { t.finished = true })
 		defer func() { // the handler's recovery does not reach this goroutine
 			if r := recover(); r != nil {
 				f.res, t.err = nil, fmt.Errorf("stream batch panicked: %v\n%s", r, debug.Stack())
 			}
 		}()
 		f.res, t.err = batch(p.ctx, p.account, rows, opt)
-		if t.err == nil && wroteRows(f.res) {
-			p.writes.Add(1)
-		}
 	}()
-}
-
-// turn lets a batch write once the chunk before it has committed: none if that one failed or
-// the stream is stopped. Its reads are stale when a chunk wrote rows since they began.
-func (p *pipeline) turn(ctx context.Context, prev *ticket, since int64) (bool, error) {
-	if prev != nil {
-		select {
-		case <-prev.done:
-		case <-ctx.Done():
-			return false, ctx.Err()
-		}
-		if prev.err != nil {
-			return false, errAbandoned
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	return p.writes.Load() != since, nil
-}
-
-// wroteRows reports whether a batch inserted or updated a row.
-func wroteRows(res []ingest.Result) bool {
-	for _, r := range res {
-		if r.Status == ingest.Inserted || r.Status == ingest.Updated {
-			return true
-		}
-	}
-	return false
 }
 
 // record returns f's ingest.Options.Record: the chunk's results join the stream's import.

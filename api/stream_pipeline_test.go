@@ -38,6 +38,19 @@ func before(next api.BatchFunc, f func(ctx context.Context, opt *ingest.Options)
 	}
 }
 
+// turnHook is an ingest.Order whose Turn runs f first.
+type turnHook struct {
+	ingest.Order
+	f func(ctx context.Context) error
+}
+
+func (h turnHook) Turn(ctx context.Context, keys []uint64) (bool, error) {
+	if err := h.f(ctx); err != nil {
+		return false, err
+	}
+	return h.Order.Turn(ctx, keys)
+}
+
 // postStream posts body as an NDJSON stream of customers, from a goroutine, and returns the answer
 // once its status arrived; cancel cuts the connection.
 func (e *streamEnv) postStream(t *testing.T, key string, body io.Reader) (*http.Response, context.CancelFunc) {
@@ -130,19 +143,18 @@ func TestStreamPipelineStaleReads(t *testing.T) {
 	readsDone := make(chan struct{})
 	e := wrapped(t, func(base int, next api.BatchFunc) api.BatchFunc {
 		return before(next, func(_ context.Context, opt *ingest.Options) error {
-			turn := opt.Turn
 			switch base {
 			case 0: // writes only once the second chunk has read
-				opt.Turn = func(ctx context.Context) (bool, error) {
+				opt.Order = turnHook{opt.Order, func(ctx context.Context) error {
 					select {
 					case <-readsDone:
+						return nil
 					case <-ctx.Done():
-						return false, ctx.Err()
+						return ctx.Err()
 					}
-					return turn(ctx)
-				}
+				}}
 			case 1000:
-				opt.Turn = func(ctx context.Context) (bool, error) { close(readsDone); return turn(ctx) }
+				opt.Order = turnHook{opt.Order, func(context.Context) error { close(readsDone); return nil }}
 			}
 			return nil
 		})

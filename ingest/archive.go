@@ -23,7 +23,7 @@ func (s *Service) Restore(ctx context.Context, account, source uuid.UUID, id str
 
 func (s *Service) setArchived(ctx context.Context, account, source uuid.UUID, id string, archive bool) (models.Invoice, error) {
 	var inv models.Invoice
-	err := s.inTx(ctx, account, func(tx *gorm.DB) error {
+	err := s.inTx(ctx, account, nil, func(tx *gorm.DB) error {
 		var changed bool
 		var err error
 		inv, changed, err = models.SetInvoiceArchived(ctx, tx, account, source, id, archive, s.now())

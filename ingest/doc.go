@@ -13,6 +13,9 @@
 //     beforehand), then one recalculation outbox row (invoices). References (customer, plan) are
 //     enforced by foreign keys; a batch they refuse runs again after looking them up, which names
 //     the bad rows. At most Writers write transactions of one account run at once (writers.go).
+//     Batches whose reads run at once may be ordered (Options.Order, order.go: an NDJSON
+//     stream's chunks): their transactions may overlap when their rows do not, and commit in
+//     the caller's order.
 //
 // Unchanged rows are thus never rewritten, and a re-sent batch takes no lock at all.
 //
@@ -23,9 +26,10 @@
 //
 // Files, in pipeline order: row.go (the row model, reading keys), prepare.go (data sources,
 // duplicates, grouping), probe.go (stored state, sampling), references.go, write.go (the write
-// transaction), writers.go (the turns of an account's writers), results.go; kind.go and
-// customers.go, plans.go, invoices.go say what differs between the three entities; hash.go the
-// digests; memo.go what a Service remembers between batches; archive.go archive and restore.
+// transaction), writers.go (the turns of an account's writers), order.go (ordered batches),
+// results.go; kind.go and customers.go, plans.go, invoices.go say what differs between the three
+// entities; hash.go the digests; memo.go what a Service remembers between batches; archive.go
+// archive and restore.
 //
 // Rows are borrowed: the api package reuses request body buffers, so nothing ingest keeps after a
 // batch call returns (results, errors, anything handed to another goroutine) may point into a

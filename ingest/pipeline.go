@@ -33,7 +33,7 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 			r.parse(k, true) // RowKey checked the JSON
 		}
 	}
-	rec := &recorder{importID: opt.ImportID, turn: opt.Turn}
+	rec := &recorder{importID: opt.ImportID, order: opt.Order}
 	if opt.Record != nil {
 		rec.record = func(tx *gorm.DB, wrote bool) error {
 			rec.done, rec.results = true, results(rows)
@@ -51,7 +51,10 @@ func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, 
 		case err != nil:
 			return nil, err
 		}
-		if rec.record != nil && !rec.done { // nothing was written: recorded on its own
+		if rec.record != nil && !rec.done { // nothing was written: recorded on its own, in order
+			if err := rec.settle(ctx); err != nil {
+				return nil, err
+			}
 			if err := rec.record(s.DB.Gorm.WithContext(ctx), false); err != nil {
 				return nil, err
 			}
@@ -74,7 +77,11 @@ func decideAndWrite[R any](ctx context.Context, s *Service, k *kind[R], account 
 		}
 		changed = changed || len(g.changed) > 0
 	}
-	stale, err := rec.takeTurn(ctx)
+	var keys []uint64
+	if rec.order != nil && !rec.turned && changed && !opt.DryRun {
+		keys = rowKeys(groups)
+	}
+	stale, err := rec.takeTurn(ctx, keys)
 	switch {
 	case err != nil:
 		return err
@@ -116,18 +123,27 @@ type recorder struct {
 	importID uuid.UUID
 	record   func(tx *gorm.DB, wrote bool) error
 	done     bool
-	results  []Result                                // what the last call of record was given
-	turn     func(ctx context.Context) (bool, error) // Options.Turn
+	results  []Result // what the last call of record was given
+	order    Order    // Options.Order
 	turned   bool
 }
 
-// takeTurn waits for Options.Turn the first time it is called; later it returns false at once.
-func (rec *recorder) takeTurn(ctx context.Context) (stale bool, err error) {
-	if rec.turn == nil || rec.turned {
+// takeTurn waits for Options.Order's Turn the first time it is called; later it returns false
+// at once.
+func (rec *recorder) takeTurn(ctx context.Context, keys []uint64) (stale bool, err error) {
+	if rec.order == nil || rec.turned {
 		return false, nil
 	}
 	rec.turned = true
-	return rec.turn(ctx)
+	return rec.order.Turn(ctx, keys)
+}
+
+// settle waits for the batches before this one (Order.Settle), if ordered.
+func (rec *recorder) settle(ctx context.Context) error {
+	if rec.order == nil {
+		return nil
+	}
+	return rec.order.Settle(ctx)
 }
 
 // rowSources returns the data sources the valid rows named, each once.

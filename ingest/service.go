@@ -3,6 +3,7 @@ package ingest
 import (
 	"cmp"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,13 +28,9 @@ type Options struct {
 	// error, a dry run) calls it after its reads with tx a plain session of its own and wrote
 	// false.
 	Record func(tx *gorm.DB, results []Result, sources []uuid.UUID, wrote bool) error
-	// Turn, when set, is called once per batch, after its reads have decided every status and
-	// before anything is written or recorded: the batch waits for it, so batches whose reads run
-	// at once can still write one after another, in an order the caller chooses (an NDJSON
-	// stream's chunks). An error ends the batch with nothing written. stale says writers that
-	// come before this batch may have committed since its reads began: a batch the reads found
-	// would write nothing then reads again (a batch that writes re-checks under lock anyway).
-	Turn func(ctx context.Context) (stale bool, err error)
+	// Order, when set, orders this batch's write transaction among those of other batches (see
+	// Order): an NDJSON stream's chunks commit in input order.
+	Order Order
 }
 
 // Service runs batches. The zero value is not usable: DB is required.
@@ -95,22 +92,49 @@ const DefaultWriters = 2
 const maxAttempts = 4
 
 // inTx runs fn in one GORM transaction of account, retrying it from the start when PostgreSQL
-// aborted it for a deadlock or serialization failure. fn must be safe to re-run. It waits for a
-// write slot of the account first (see writers).
-func (s *Service) inTx(ctx context.Context, account uuid.UUID, fn func(tx *gorm.DB) error) error {
+// aborted it for a deadlock or serialization failure, or when order says to (ErrWriteAgain). fn
+// must be safe to re-run. Each attempt waits for order (nil: none), then for a write slot of the
+// account (see writers).
+func (s *Service) inTx(ctx context.Context, account uuid.UUID, order Order, fn func(tx *gorm.DB) error) error {
 	var err error
+	for attempt := 1; attempt <= maxAttempts; {
+		err = s.attempt(ctx, account, order, fn)
+		switch {
+		case errors.Is(err, ErrWriteAgain):
+		case models.IsRetryable(err):
+			attempt++
+		default:
+			return err
+		}
+	}
+	return err
+}
+
+// attempt is one transaction of inTx. The slot is taken after order.Begin, so a batch waiting
+// for an earlier one holds none, and that one can always get one.
+func (s *Service) attempt(ctx context.Context, account uuid.UUID, order Order, fn func(tx *gorm.DB) error) error {
+	if order != nil {
+		if err := order.Begin(ctx); err != nil {
+			return err
+		}
+	}
 	if n := cmp.Or(s.Writers, DefaultWriters); n > 0 {
-		var release func()
-		if release, err = s.writers.acquire(ctx, account, n); err != nil {
+		release, err := s.writers.acquire(ctx, account, n)
+		if err != nil {
 			return err
 		}
 		defer release()
 	}
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		err = models.Transaction(ctx, s.DB.Gorm, fn)
-		if !models.IsRetryable(err) {
-			return err
+	err := models.Transaction(ctx, s.DB.Gorm, func(tx *gorm.DB) error {
+		if order != nil {
+			if err := order.Locked(ctx, tx); err != nil {
+				return err
+			}
 		}
+		return fn(tx)
+	})
+	if order != nil {
+		order.Ended(err == nil)
 	}
 	return err
 }

@@ -18,11 +18,19 @@ import (
 // customers' recalculation, in one transaction (retried as a whole after a deadlock), and
 // records the batch (Options.Record) in that transaction.
 //
+// With an Order, the transaction waits for the batches before it to commit (Order.Commit) after
+// its writes and before Options.Record. The rows it locked until then are its own (the batches
+// still uncommitted before it lock other keys, see rowKeys) or shared without conflict: foreign
+// keys take KEY SHARE locks on customers and plans, and the outbox and import progress are
+// appended to. Options.Record updates the import's row, which every chunk of a stream updates:
+// recorded after that wait, when every chunk before has committed and none after can have
+// passed its own wait, no chunk of the stream holds that row.
+//
 // The statuses compareGroup set were read without locks; the upsert's RETURNING decides under
 // lock, so a concurrent writer can only turn a row into "unchanged" (it wrote the same content
 // first) or an expected insert into an update.
 func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, now time.Time, groups []*sourceGroup[R], rec *recorder) error {
-	return s.inTx(ctx, account, func(tx *gorm.DB) error {
+	return s.inTx(ctx, account, rec.order, func(tx *gorm.DB) error {
 		var queue []recalc.CustomerKey
 		for _, g := range groups {
 			if err := lockUnchanged(ctx, tx, k, account, g); err != nil {
@@ -38,6 +46,11 @@ func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uui
 		}
 		if err := recalc.EnqueueImport(ctx, tx, rec.importID, queue); err != nil {
 			return err
+		}
+		if rec.order != nil {
+			if err := rec.order.Commit(ctx, tx); err != nil {
+				return err
+			}
 		}
 		if rec.record != nil {
 			return rec.record(tx, true)
