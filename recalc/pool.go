@@ -179,23 +179,37 @@ func (p *Pool) attempt(ctx context.Context, token string, items []item, t time.T
 // computeAndWrite is one attempt at items: load, compute, write back. A panic anywhere in it is an
 // error of the attempt, never a crash.
 func (p *Pool) computeAndWrite(ctx context.Context, token string, items []item, t time.Time) (n int, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			p.cfg.Log.Error("recalc: panic in batch", "panic", v, "stack", string(debug.Stack()))
-			n, err = 0, fmt.Errorf("panic: %v", v)
-		}
-	}()
+	defer p.recoverBatch(&err)
 	invoices, err := p.load(ctx, items)
 	if err != nil {
 		return 0, err
 	}
+	results, err := p.compute(ctx, invoices, items, t)
+	if err != nil {
+		return 0, err
+	}
+	return p.write(ctx, token, items, results, t)
+}
+
+// compute computes items from their invoices at t, then lets the test hook fail the batch before
+// its write-back.
+func (p *Pool) compute(ctx context.Context, invoices [][]Invoice, items []item, t time.Time) ([]result, error) {
 	results := p.computeAll(invoices, items, t)
 	if p.hooks.beforeWrite != nil {
 		if err := p.hooks.beforeWrite(ctx, keysOf(items)); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
-	return p.write(ctx, token, items, results, t)
+	return results, nil
+}
+
+// recoverBatch, deferred, turns a panic anywhere in a batch into *err: an error of the attempt,
+// never a crash.
+func (p *Pool) recoverBatch(err *error) {
+	if v := recover(); v != nil {
+		p.cfg.Log.Error("recalc: panic in batch", "panic", v, "stack", string(debug.Stack()))
+		*err = fmt.Errorf("panic: %v", v)
+	}
 }
 
 // work is one claim loop: claim and process batches back to back while there are any, wait for a

@@ -55,7 +55,8 @@ func (p *Pool) serveSmall(ctx context.Context, account [16]byte) (computed, clai
 	// Like a leased batch, a small claim under way when ctx ends gets the stop grace to finish.
 	gctx, cancel := p.graceful(ctx)
 	defer cancel()
-	err = p.db.Gorm.WithContext(gctx).Transaction(func(tx *gorm.DB) error {
+	err = p.db.Gorm.WithContext(gctx).Transaction(func(tx *gorm.DB) (err error) {
+		defer p.recoverBatch(&err) // rolled back, then retried leased as a failure is
 		if err := tx.WithContext(gctx).Exec(indexesOnly).Error; err != nil {
 			return err
 		}
@@ -125,11 +126,9 @@ func (p *Pool) computeIn(ctx context.Context, tx *gorm.DB, items []item, t time.
 	if err != nil {
 		return nil, err
 	}
-	results := p.computeAll(invoices, items, t)
-	if p.hooks.beforeWrite != nil {
-		if err := p.hooks.beforeWrite(ctx, keysOf(items)); err != nil {
-			return nil, err
-		}
+	results, err := p.compute(ctx, invoices, items, t)
+	if err != nil {
+		return nil, err
 	}
 	versions := make([]int64, len(items))
 	for i, it := range items {

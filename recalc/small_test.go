@@ -110,34 +110,47 @@ func TestSmallClaimWriteDuringComputationRunsAgain(t *testing.T) {
 	assert.EqualValues(t, 10000, ms[0].MRRCents, "the second run reflects the write")
 }
 
-// A small claim whose transaction fails is retried the leased way, which isolates the customer
-// that breaks it (down to single customers) and computes the others.
+// A small claim whose transaction fails (an error, or a panic) is retried the leased way, which
+// isolates the customer that breaks it (down to single customers) and computes the others.
 func TestSmallClaimFailureIsRetriedLeased(t *testing.T) {
 	t.Parallel()
-	db, keys := seedCustomers(t, 5)
-	bad := keys[2]
-	p := NewPool(db, testConfig(july15(t)))
-	small := 0
-	p.hooks.beforeWrite = func(_ context.Context, batch []CustomerKey) error {
-		if row, _ := queued(t, db, batch[0]); !row.locked {
-			small++
-		}
-		for _, k := range batch {
-			if k == bad {
-				return errors.New("boom: breaks the write-back")
-			}
-		}
-		return nil
+	tests := []struct {
+		name    string
+		fail    func() error
+		wantErr string
+	}{
+		{"error", func() error { return errors.New("boom: breaks the write-back") }, "boom: breaks the write-back"},
+		{"panic", func() error { panic("boom: breaks the write-back") }, "panic: boom: breaks the write-back"},
 	}
-	n, _, err := p.runOnce(context.Background())
-	require.NoError(t, err)
-	assert.Equal(t, 1, small, "tried once as a small claim")
-	assert.Equal(t, 4, n, "the others are computed")
-	row, ok := queued(t, db, bad)
-	require.True(t, ok)
-	assert.Equal(t, 1, row.attempts)
-	assert.Equal(t, "boom: breaks the write-back", row.lastError)
-	assert.Empty(t, row.lockedBy)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db, keys := seedCustomers(t, 5)
+			bad := keys[2]
+			p := NewPool(db, testConfig(july15(t)))
+			small := 0
+			p.hooks.beforeWrite = func(_ context.Context, batch []CustomerKey) error {
+				if row, _ := queued(t, db, batch[0]); !row.locked {
+					small++
+				}
+				for _, k := range batch {
+					if k == bad {
+						return tt.fail()
+					}
+				}
+				return nil
+			}
+			n, _, err := p.runOnce(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, 1, small, "tried once as a small claim")
+			assert.Equal(t, 4, n, "the others are computed")
+			row, ok := queued(t, db, bad)
+			require.True(t, ok)
+			assert.Equal(t, 1, row.attempts)
+			assert.Equal(t, tt.wantErr, row.lastError)
+			assert.Empty(t, row.lockedBy)
+		})
+	}
 }
 
 // A small claim whose connection dies (its process killed) leaves its customers free at once:
