@@ -45,51 +45,87 @@ FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS c(source_id, customer_id,
                 AND i.archived_at IS NULL
               OFFSET 0) i`
 
-// MetricInvoices returns the non-archived invoices of each customer, indexed like customers, all
-// of which belong to account.
-func (db *DB) MetricInvoices(ctx context.Context, account uuid.UUID, customers []CustomerKey) ([][]MetricInvoice, error) {
-	return metricInvoices(db.Gorm.WithContext(ctx), account, customers, false)
+// MetricInvoices returns the non-archived invoices of the first customers whose invoices add up to
+// at most limit (all of them when limit <= 0), indexed like customers, and how many leading
+// customers that is, all of which belong to account. A first customer with more than limit
+// invoices is returned alone, whole: it cannot be computed in parts.
+func (db *DB) MetricInvoices(ctx context.Context, account uuid.UUID, customers []CustomerKey, limit int) ([][]MetricInvoice, int, error) {
+	return metricInvoices(db.Gorm.WithContext(ctx), account, customers, false, limit)
 }
 
 // MetricInvoicesIn is MetricInvoices in the transaction tx, as a prepared statement: the caller
 // has ruled sequential scans out for tx (a generic plan made while invoices was small would
 // otherwise scan it for every customer, and keep doing so as it grows), so the plan PostgreSQL
 // caches for the connection stays on the index and the statement is not planned again.
-func MetricInvoicesIn(ctx context.Context, tx *gorm.DB, account uuid.UUID, customers []CustomerKey) ([][]MetricInvoice, error) {
-	return metricInvoices(tx.WithContext(ctx), account, customers, true)
+func MetricInvoicesIn(ctx context.Context, tx *gorm.DB, account uuid.UUID, customers []CustomerKey, limit int) ([][]MetricInvoice, int, error) {
+	return metricInvoices(tx.WithContext(ctx), account, customers, true, limit)
 }
 
-// metricInvoices runs metricInvoicesSQL in db, as a prepared statement when prepare says so.
-func metricInvoices(db *gorm.DB, account uuid.UUID, customers []CustomerKey, prepare bool) ([][]MetricInvoice, error) {
+// metricInvoicesCappedSQL stops after $4 rows: the customers' invoices come in the customers'
+// order (each LATERAL probe in turn), so PostgreSQL reads no further than the cap.
+var metricInvoicesCappedSQL = metricInvoicesSQL + `
+LIMIT $4`
+
+// metricInvoices runs metricInvoicesSQL in db, as a prepared statement when prepare says so, capped
+// at limit rows when limit > 0 (see MetricInvoices).
+func metricInvoices(db *gorm.DB, account uuid.UUID, customers []CustomerKey, prepare bool, limit int) ([][]MetricInvoice, int, error) {
 	sources, ids := make([][16]byte, len(customers)), make([]string, len(customers))
 	for i, k := range customers {
 		if k.AccountID != account {
-			return nil, fmt.Errorf("load invoices: customer %q is not of account %s", k.CustomerID, account)
+			return nil, 0, fmt.Errorf("load invoices: customer %q is not of account %s", k.CustomerID, account)
 		}
 		sources[i], ids[i] = k.SourceID, k.CustomerID
 	}
-	args := []any{[16]byte(account), sources, ids}
+	q, args := metricInvoicesSQL, []any{[16]byte(account), sources, ids}
+	if limit > 0 {
+		// One row more than the cap tells whether the customer it belongs to was cut.
+		q, args = metricInvoicesCappedSQL, append(args, limit+1)
+	}
 	if prepare {
 		args = preparedArgs(db, args...)
 	}
-	rows, err := query(db, metricInvoicesSQL, args...)
+	out, cut, err := scanMetricInvoices(db, q, args, len(customers), limit)
+	switch {
+	case err != nil:
+		return nil, 0, err
+	case cut < 0:
+		return out, len(customers), nil
+	case cut > 0:
+		return out[:cut], cut, nil
+	}
+	// The first customer alone has more invoices than the cap: it comes whole, alone.
+	if out, _, err = metricInvoices(db, account, customers[:1], prepare, 0); err != nil {
+		return nil, 0, err
+	}
+	return out, 1, nil
+}
+
+// scanMetricInvoices runs q and groups its rows by customer. When it returns more than limit rows
+// (limit > 0), the customer of the row over the limit may be cut: cut is then how many customers
+// come before it, all of whose rows were read; otherwise cut is -1.
+func scanMetricInvoices(db *gorm.DB, q string, args []any, customers, limit int) (out [][]MetricInvoice, cut int, err error) {
+	rows, err := query(db, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("load invoices: %w", err)
+		return nil, 0, fmt.Errorf("load invoices: %w", err)
 	}
 	defer rows.Close()
-	out := make([][]MetricInvoice, len(customers))
+	out = make([][]MetricInvoice, customers)
+	read := 0
 	for rows.Next() {
 		var n int
 		var inv MetricInvoice
 		if err := rows.Scan(&n, &inv.Type, &inv.Date, &inv.StartDate, &inv.EndDate, &inv.AmountCents,
 			&inv.DiscountCents, &inv.Currency, &inv.SubscriptionID); err != nil {
-			return nil, fmt.Errorf("scan invoice: %w", err)
+			return nil, 0, fmt.Errorf("scan invoice: %w", err)
+		}
+		if read++; limit > 0 && read > limit {
+			return out, n - 1, nil // the deferred Close discards the rest
 		}
 		inv.Date, inv.StartDate, inv.EndDate = inv.Date.UTC(), inv.StartDate.UTC(), inv.EndDate.UTC()
 		out[n-1] = append(out[n-1], inv)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load invoices: %w", err)
+		return nil, 0, fmt.Errorf("load invoices: %w", err)
 	}
-	return out, nil
+	return out, -1, nil
 }

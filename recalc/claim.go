@@ -131,6 +131,22 @@ func (p *Pool) release(ctx context.Context, c *claim) error {
 	return nil
 }
 
+// shed gives back claim c's customers from kept on, whose invoices did not fit under
+// Config.BatchInvoices: they are due still, and another worker (woken here if it is this pool's
+// and idle) or this one's next batch takes them at once, instead of them waiting behind this batch.
+// Nothing when the claim kept every customer.
+func (p *Pool) shed(ctx context.Context, c *claim, kept int) error {
+	if kept >= len(c.items) {
+		return nil
+	}
+	if _, err := p.db.SQL.ExecContext(ctx, releaseSQL, keyArgs(keysOf(c.items[kept:]), c.token)...); err != nil {
+		return fmt.Errorf("give back customers past the batch's invoices: %w", err)
+	}
+	c.items = c.items[:kept:kept]
+	p.wake.wake()
+	return nil
+}
+
 // extendSQL pushes the lease of the rows still held by claim $4 to now() + $5 microseconds. SKIP
 // LOCKED: a row a fold (or our own write-back) holds is skipped rather than waited
 // for; the next heartbeat catches it, well before the lease ends.
@@ -143,11 +159,13 @@ var extendSQL = updateQueueSQL("locked_until = now() + $5::bigint * interval '1 
 func (p *Pool) keepLease(ctx context.Context, c *claim) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
+	// The keys are the claim's whole batch, read here: the batch may shed customers meanwhile
+	// (shed), whose rows the extension then no longer finds held.
+	args := keyArgs(keysOf(c.items), c.token, p.cfg.Lease.Microseconds())
 	go func() {
 		defer close(done)
 		tick := time.NewTicker(p.heartbeat)
 		defer tick.Stop()
-		args := keyArgs(keysOf(c.items), c.token, p.cfg.Lease.Microseconds())
 		for {
 			select {
 			case <-ctx.Done():

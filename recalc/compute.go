@@ -13,8 +13,12 @@ func (p *Pool) load(ctx context.Context, items []item) ([][]Invoice, error) {
 	if len(items) == 0 {
 		return nil, nil
 	}
-	return p.db.MetricInvoices(ctx, items[0].key.AccountID, keysOf(items))
+	invoices, _, err := p.db.MetricInvoices(ctx, items[0].key.AccountID, keysOf(items), 0)
+	return invoices, err
 }
+
+// invoiceCap is the limit Config.BatchInvoices sets on a batch's load (0: none).
+func (p *Pool) invoiceCap() int { return max(p.cfg.BatchInvoices, 0) }
 
 // result is one customer's outcome: its metrics, monthly history and next change, or why it could
 // not be computed.

@@ -19,6 +19,12 @@ import (
 type Config struct {
 	Workers   int // concurrent workers (claim loops); default 2
 	BatchSize int // customers claimed at once; default 1000
+	// BatchInvoices caps the invoices a batch loads: the claimed customers past the cap are given
+	// back at once, for another worker or the next batch, so a batch's memory and duration stay
+	// bounded whatever its customers' size, and a few large customers are spread over the
+	// workers instead of all landing on one. A customer with more invoices than the cap is
+	// computed alone. Default DefaultBatchInvoices, negative: no cap.
+	BatchInvoices int
 	// SmallClaim is the most customers due in an account that a visit computes inside one
 	// transaction, without a lease (small.go); default DefaultSmallClaim, negative: never.
 	SmallClaim    int
@@ -54,6 +60,8 @@ type Config struct {
 const (
 	DefaultWorkers   = 2
 	DefaultBatchSize = 1000
+	// DefaultBatchInvoices is 50 invoices for each of a full batch's customers (docs/metrics.md).
+	DefaultBatchInvoices = 50 * DefaultBatchSize
 	// DefaultLease bounds how long a killed process's claims keep their customers stale: its
 	// heartbeat (every Lease/3) keeps a slow batch's claim alive, so it can be short.
 	DefaultLease         = 5 * time.Second
@@ -69,6 +77,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.BatchSize <= 0 {
 		c.BatchSize = DefaultBatchSize
+	}
+	if c.BatchInvoices == 0 {
+		c.BatchInvoices = DefaultBatchInvoices
 	}
 	if c.SmallClaim == 0 {
 		c.SmallClaim = min(DefaultSmallClaim, c.BatchSize)

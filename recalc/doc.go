@@ -96,8 +96,12 @@
 //     ... FOR UPDATE SKIP LOCKED), setting locked_by to a token unique to the claim and
 //     locked_until to now() + Lease. The claim is these two columns, not a row lock: no
 //     transaction stays open while computing, so a fold never waits behind a computation.
-//  2. Loads every claimed customer's non-archived invoices in one query and calls [Compute] per
-//     customer at one instant t for the whole batch.
+//  2. Loads the claimed customers' non-archived invoices in one query, stopping at
+//     BatchInvoices (50,000) invoices: the customers past the cap are given back at once (the
+//     release below), for another worker or the next batch, so a batch's memory and time stay
+//     bounded and a few large customers are spread over the workers (a customer over the cap
+//     alone is computed alone, whole). Calls [Compute] per customer at one instant t for the
+//     whole batch.
 //  3. Writes back in one transaction: locks the rows it still holds (locked_by = its token),
 //     replaces their metrics rows (one DELETE, one INSERT from arrays) and brings their history
 //     rows up to date (read, compared here, only the rows that differ written), so history is never

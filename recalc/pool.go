@@ -138,7 +138,7 @@ func (p *Pool) process(ctx context.Context, c *claim) (int, error) {
 		p.hooks.claimed(keysOf(c.items))
 	}
 	stop := p.keepLease(ctx, c)
-	n, err := p.attempt(ctx, c.token, c.items, p.cfg.Now())
+	n, err := p.firstAttempt(ctx, c, p.cfg.Now())
 	stop()
 	if err != nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
@@ -161,6 +161,21 @@ func (p *Pool) attempt(ctx context.Context, token string, items []item, t time.T
 	if err == nil {
 		return n, nil
 	}
+	return p.retry(ctx, token, items, t, err)
+}
+
+// firstAttempt is claim c's first attempt: like attempt, but its load stops at
+// Config.BatchInvoices, and the customers past the cap are given back (shed) before computing.
+func (p *Pool) firstAttempt(ctx context.Context, c *claim, t time.Time) (int, error) {
+	n, err := p.loadCappedAndWrite(ctx, c, t)
+	if err == nil {
+		return n, nil
+	}
+	return p.retry(ctx, c.token, c.items, t, err)
+}
+
+// retry follows a failed attempt at items (err): see attempt.
+func (p *Pool) retry(ctx context.Context, token string, items []item, t time.Time, err error) (int, error) {
 	if ctx.Err() != nil {
 		return 0, err // stopping: process releases the rest
 	}
@@ -184,6 +199,25 @@ func (p *Pool) computeAndWrite(ctx context.Context, token string, items []item, 
 	if err != nil {
 		return 0, err
 	}
+	return p.computeAndWriteLoaded(ctx, token, items, invoices, t)
+}
+
+// loadCappedAndWrite is computeAndWrite for claim c's first attempt: it loads the invoices of the
+// customers that fit under Config.BatchInvoices, gives the others back, and goes on with those.
+func (p *Pool) loadCappedAndWrite(ctx context.Context, c *claim, t time.Time) (n int, err error) {
+	defer p.recoverBatch(&err)
+	invoices, kept, err := p.db.MetricInvoices(ctx, c.items[0].key.AccountID, keysOf(c.items), p.invoiceCap())
+	if err != nil {
+		return 0, err
+	}
+	if err := p.shed(ctx, c, kept); err != nil {
+		return 0, err
+	}
+	return p.computeAndWriteLoaded(ctx, c.token, c.items, invoices, t)
+}
+
+// computeAndWriteLoaded computes items from their loaded invoices, then writes them back.
+func (p *Pool) computeAndWriteLoaded(ctx context.Context, token string, items []item, invoices [][]Invoice, t time.Time) (int, error) {
 	results, err := p.compute(ctx, invoices, items, t)
 	if err != nil {
 		return 0, err

@@ -122,10 +122,13 @@ func (p *Pool) computeIn(ctx context.Context, tx *gorm.DB, items []item, t time.
 	if p.hooks.claimed != nil {
 		p.hooks.claimed(keysOf(items))
 	}
-	invoices, err := models.MetricInvoicesIn(ctx, tx, items[0].key.AccountID, keysOf(items))
+	// Customers past the invoice cap stay locked, untouched, until the commit: the next visit
+	// takes them.
+	invoices, kept, err := models.MetricInvoicesIn(ctx, tx, items[0].key.AccountID, keysOf(items), p.invoiceCap())
 	if err != nil {
 		return nil, err
 	}
+	items = items[:kept]
 	results, err := p.compute(ctx, invoices, items, t)
 	if err != nil {
 		return nil, err
