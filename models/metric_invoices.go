@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -86,6 +87,8 @@ func metricInvoices(db *gorm.DB, account uuid.UUID, customers []CustomerKey, pre
 	}
 	out, cut, err := scanMetricInvoices(db, q, args, len(customers), limit)
 	switch {
+	case errors.Is(err, errUnordered):
+		return metricInvoices(db, account, customers, prepare, 0) // the cap needs the customers' order
 	case err != nil:
 		return nil, 0, err
 	case cut < 0:
@@ -100,6 +103,11 @@ func metricInvoices(db *gorm.DB, account uuid.UUID, customers []CustomerKey, pre
 	return out, 1, nil
 }
 
+// errUnordered says a capped load's rows did not come customer by customer. The plan (a nested
+// loop over the customers, in their order) makes them so; should PostgreSQL ever choose another,
+// the load is read again without the cap rather than cut in the wrong place.
+var errUnordered = errors.New("load invoices: rows out of customer order")
+
 // scanMetricInvoices runs q and groups its rows by customer. When it returns more than limit rows
 // (limit > 0), the customer of the row over the limit may be cut: cut is then how many customers
 // come before it, all of whose rows were read; otherwise cut is -1.
@@ -110,7 +118,7 @@ func scanMetricInvoices(db *gorm.DB, q string, args []any, customers, limit int)
 	}
 	defer rows.Close()
 	out = make([][]MetricInvoice, customers)
-	read := 0
+	read, last := 0, 0
 	for rows.Next() {
 		var n int
 		var inv MetricInvoice
@@ -118,6 +126,10 @@ func scanMetricInvoices(db *gorm.DB, q string, args []any, customers, limit int)
 			&inv.DiscountCents, &inv.Currency, &inv.SubscriptionID); err != nil {
 			return nil, 0, fmt.Errorf("scan invoice: %w", err)
 		}
+		if limit > 0 && n < last {
+			return nil, 0, errUnordered
+		}
+		last = n
 		if read++; limit > 0 && read > limit {
 			return out, n - 1, nil // the deferred Close discards the rest
 		}

@@ -3,6 +3,7 @@ package recalc
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -109,6 +110,9 @@ func readHistory(ctx context.Context, tx *gorm.DB, keys []CustomerKey) ([]map[mo
 // returns the ctids of the stored rows to delete (gone, or differing) and the rows to insert (new,
 // or differing).
 func (h *historyRows) diff(customers []CustomerKey, stored []map[monthKey]storedMonth) (gone []string, fresh historyRows) {
+	if !slices.ContainsFunc(stored, func(m map[monthKey]storedMonth) bool { return len(m) > 0 }) {
+		return nil, *h // nothing stored (new customers): every computed row is new
+	}
 	fresh.account = h.account
 	i := 0 // h's rows are grouped by customer, in the order of customers
 	for n, key := range customers {
@@ -123,7 +127,7 @@ func (h *historyRows) diff(customers []CustomerKey, stored []map[monthKey]stored
 				}
 				gone = append(gone, s.tid)
 			}
-			fresh.add(key, []HistoryChange{c})
+			fresh.addRow(key, c)
 		}
 		for _, s := range have {
 			gone = append(gone, s.tid)
@@ -147,16 +151,30 @@ type historyRows struct {
 	movement    []string
 }
 
+// grow makes room for n more rows.
+func (h *historyRows) grow(n int) {
+	h.keyArrays.grow(n)
+	h.currencies = slices.Grow(h.currencies, n)
+	h.months = slices.Grow(h.months, n)
+	h.mrr, h.change = slices.Grow(h.mrr, n), slices.Grow(h.change, n)
+	h.movement = slices.Grow(h.movement, n)
+}
+
 // add appends one customer's history rows.
 func (h *historyRows) add(key CustomerKey, changes []HistoryChange) {
 	for _, c := range changes {
-		h.keyArrays.add(key)
-		h.currencies = append(h.currencies, c.Currency)
-		h.months = append(h.months, c.Month)
-		h.mrr = append(h.mrr, c.MRRCents)
-		h.change = append(h.change, c.ChangeCents)
-		h.movement = append(h.movement, c.Movement)
+		h.addRow(key, c)
 	}
+}
+
+// addRow appends one history row of key.
+func (h *historyRows) addRow(key CustomerKey, c HistoryChange) {
+	h.keyArrays.add(key)
+	h.currencies = append(h.currencies, c.Currency)
+	h.months = append(h.months, c.Month)
+	h.mrr = append(h.mrr, c.MRRCents)
+	h.change = append(h.change, c.ChangeCents)
+	h.movement = append(h.movement, c.Movement)
 }
 
 // row returns h's row i.

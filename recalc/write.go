@@ -3,10 +3,12 @@ package recalc
 import (
 	"context"
 	"fmt"
-	"invoice-ingest/models"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
+
+	"invoice-ingest/models"
 )
 
 // lockOwned locks, in key order, the rows of items still held by claim token, and returns for each
@@ -219,6 +221,12 @@ type writeBack struct {
 // longer ours is left out altogether.
 func planWrite(items []item, results []result, versions []int64) *writeBack {
 	w := &writeBack{}
+	nm, nh := 0, 0
+	for i := range results {
+		nm, nh = nm+len(results[i].metrics), nh+len(results[i].history)
+	}
+	w.metrics.grow(nm)
+	w.history.grow(nh)
 	for i, it := range items {
 		r := &results[i]
 		switch {
@@ -301,6 +309,16 @@ type metricRows struct {
 	mrr, arr, revenue, count []int64
 	first, last              []time.Time
 	status                   []string
+}
+
+// grow makes room for n more rows.
+func (m *metricRows) grow(n int) {
+	m.keyArrays.grow(n)
+	m.currencies = slices.Grow(m.currencies, n)
+	m.mrr, m.arr = slices.Grow(m.mrr, n), slices.Grow(m.arr, n)
+	m.revenue, m.count = slices.Grow(m.revenue, n), slices.Grow(m.count, n)
+	m.first, m.last = slices.Grow(m.first, n), slices.Grow(m.last, n)
+	m.status = slices.Grow(m.status, n)
 }
 
 // add appends one customer's metrics rows. Compute gives every entry at least one invoice, so
