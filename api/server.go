@@ -64,7 +64,7 @@ func (s *Server) Handler() http.Handler {
 
 	getAndHead(r, "/healthz", s.healthz)
 	getAndHead(r, "/readyz", s.readyz)
-	getAndHead(r, "/openapi.json", serveOpenAPI)
+	getAndHead(r, "/openapi.json", serveOpenAPI())
 
 	data := r.Group("/data", s.authenticate(), s.rateLimit(), checkIdentifiers())
 	read := data.Group("", requireScope(models.ScopeRead))
