@@ -142,6 +142,62 @@ func TestFoldMergesAnImportsLaterChunk(t *testing.T) {
 	assert.NotNil(t, got2.CaughtUpAt)
 }
 
+// A customer that many imports wrote before any worker got to it carries all their ids; a fold
+// bringing more of them (later chunks of the same imports, and new imports) counts it once per
+// import still: the same as with few imports, through the set difference the fold then uses
+// instead of the overlap test (newImportIDs).
+func TestFoldMergesChunksOfACustomerWithManyImports(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	f := newFixture(t, db)
+	ctx := context.Background()
+	rows, err := db.SQL.QueryContext(ctx, `INSERT INTO imports (account_id, id, entity, status, dry_run, content_type,
+		key_id, started_at, heartbeat_at) SELECT $1, gen_random_uuid(), 'invoices', 'completed', false, 'application/json',
+		gen_random_uuid(), now(), now() FROM generate_series(1, 180) RETURNING id`, f.account.String())
+	require.NoError(t, err)
+	var imports []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		require.NoError(t, rows.Scan(&id))
+		imports = append(imports, id)
+	}
+	require.NoError(t, rows.Err())
+	key := f.key("cus_b")
+	f.addInvoices(t, key.CustomerID, julySubscription)
+	enqueueAll := func(ids []uuid.UUID) {
+		require.NoError(t, db.Gorm.Transaction(func(tx *gorm.DB) error {
+			for _, id := range ids {
+				if err := EnqueueImport(ctx, tx, id, []CustomerKey{key}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}))
+	}
+	p := NewPool(db, testConfig(july15(t)))
+	enqueueAll(imports[:120])
+	_, err = p.fold(ctx, f.account)
+	require.NoError(t, err)
+	enqueueAll(imports[60:]) // 60 imports naming the customer again, 60 new ones
+	_, err = p.fold(ctx, f.account)
+	require.NoError(t, err)
+
+	var carried int
+	require.NoError(t, db.SQL.QueryRowContext(ctx, `SELECT cardinality(import_ids) FROM recalc_queue`).Scan(&carried))
+	assert.Equal(t, 180, carried, "each import's id once")
+	progress, err := ImportProgress(ctx, db.Gorm, f.account, imports)
+	require.NoError(t, err)
+	for i, id := range imports {
+		assert.Equal(t, [2]int64{1, 1}, [2]int64{progress[id].Customers, progress[id].Pending}, "import %d", i)
+	}
+	require.Equal(t, 1, drain(t, p))
+	progress, err = ImportProgress(ctx, db.Gorm, f.account, imports)
+	require.NoError(t, err)
+	for i, id := range imports {
+		assert.Equal(t, [2]int64{1, 0}, [2]int64{progress[id].Customers, progress[id].Pending}, "import %d caught up", i)
+	}
+}
+
 // The claim loops' fold leaves alone the outbox rows the express lane holds, waiting or being
 // served, and folds them like any other once the lane lets go.
 func TestFoldLeavesTheExpressLanesRows(t *testing.T) {
