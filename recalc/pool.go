@@ -166,6 +166,8 @@ func (p *Pool) attempt(ctx context.Context, token string, items []item, t time.T
 
 // firstAttempt is claim c's first attempt: like attempt, but its load stops at
 // Config.BatchInvoices, and the customers past the cap are given back (shed) before computing.
+// The retries after a failure load uncapped: they split what the first attempt kept, or, when the
+// capped load itself failed (not for an outage, which fails the claim at once), the whole claim.
 func (p *Pool) firstAttempt(ctx context.Context, c *claim, t time.Time) (int, error) {
 	n, err := p.loadCappedAndWrite(ctx, c, t)
 	if err == nil {
