@@ -131,18 +131,17 @@ func (p *Pool) release(ctx context.Context, c *claim) error {
 	return nil
 }
 
-// shed gives back claim c's customers from kept on, whose invoices did not fit under
+// shed gives back the customers of items, held by claim token, whose invoices did not fit under
 // Config.BatchInvoices: they are due still, and another worker (woken here if it is this pool's
-// and idle) or this one's next batch takes them at once, instead of them waiting behind this batch.
-// Nothing when the claim kept every customer.
-func (p *Pool) shed(ctx context.Context, c *claim, kept int) error {
-	if kept >= len(c.items) {
+// and idle) or a later batch takes them at once, instead of them waiting behind this batch.
+// Nothing when items is empty.
+func (p *Pool) shed(ctx context.Context, token string, items []item) error {
+	if len(items) == 0 {
 		return nil
 	}
-	if _, err := p.db.SQL.ExecContext(ctx, releaseSQL, keyArgs(keysOf(c.items[kept:]), c.token)...); err != nil {
+	if _, err := p.db.SQL.ExecContext(ctx, releaseSQL, keyArgs(keysOf(items), token)...); err != nil {
 		return fmt.Errorf("give back customers past the batch's invoices: %w", err)
 	}
-	c.items = c.items[:kept:kept]
 	p.wake.wake()
 	return nil
 }
@@ -159,8 +158,8 @@ var extendSQL = updateQueueSQL("locked_until = now() + $5::bigint * interval '1 
 func (p *Pool) keepLease(ctx context.Context, c *claim) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	// The keys are the claim's whole batch, read here: the batch may shed customers meanwhile
-	// (shed), whose rows the extension then no longer finds held.
+	// Customers the batch gives back meanwhile (shed) are no longer held by the claim: the
+	// extension skips their rows.
 	args := keyArgs(keysOf(c.items), c.token, p.cfg.Lease.Microseconds())
 	go func() {
 		defer close(done)

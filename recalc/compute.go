@@ -7,14 +7,14 @@ import (
 	"time"
 )
 
-// load returns the non-archived invoices of each item's customer, indexed like items, in one
+// load returns the non-archived invoices of the first items' customers whose invoices fit under
+// Config.BatchInvoices, indexed like items, and how many items that is (at least one), in one
 // query (models owns the invoices table). A claim holds one account's customers.
-func (p *Pool) load(ctx context.Context, items []item) ([][]Invoice, error) {
+func (p *Pool) load(ctx context.Context, items []item) ([][]Invoice, int, error) {
 	if len(items) == 0 {
-		return nil, nil
+		return nil, 0, nil
 	}
-	invoices, _, err := p.db.MetricInvoices(ctx, items[0].key.AccountID, keysOf(items), 0)
-	return invoices, err
+	return p.db.MetricInvoices(ctx, items[0].key.AccountID, keysOf(items), p.invoiceCap())
 }
 
 // invoiceCap is the limit Config.BatchInvoices sets on a batch's load (0: none).

@@ -138,7 +138,7 @@ func (p *Pool) process(ctx context.Context, c *claim) (int, error) {
 		p.hooks.claimed(keysOf(c.items))
 	}
 	stop := p.keepLease(ctx, c)
-	n, err := p.firstAttempt(ctx, c, p.cfg.Now())
+	n, err := p.attempt(ctx, c.token, c.items, p.cfg.Now())
 	stop()
 	if err != nil {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
@@ -150,81 +150,53 @@ func (p *Pool) process(ctx context.Context, c *claim) (int, error) {
 	return n, err
 }
 
-// attempt computes and writes items at t. When that fails as a whole for a reason other than the
-// database being unreachable, the batch is split in halves and each retried, down to single
-// customers, which are then recorded as failed: one customer whose data breaks a statement costs
-// about 2·log2(batch) extra attempts and holds back nobody else. An unreachable database fails
-// every item at once, since splitting cannot help. The instant t is kept across retries, so all
-// customers of a claim are computed at the same t.
+// attempt computes and writes items at t. Its load stops at Config.BatchInvoices: the customers
+// past the cap are given back at once (shed), for another worker or a later batch. When the rest
+// fails as a whole for a reason other than the database being unreachable, it is split in halves
+// and each retried, down to single customers, which are then recorded as failed: one customer
+// whose data breaks a statement costs about 2·log2(batch) extra attempts and holds back nobody
+// else. An unreachable database fails every item at once, since splitting cannot help. The
+// instant t is kept across retries, so all customers of a claim are computed at the same t.
 func (p *Pool) attempt(ctx context.Context, token string, items []item, t time.Time) (int, error) {
-	n, err := p.computeAndWrite(ctx, token, items, t)
+	n, kept, err := p.computeAndWrite(ctx, token, items, t)
 	if err == nil {
 		return n, nil
 	}
-	return p.retry(ctx, token, items, t, err)
-}
-
-// firstAttempt is claim c's first attempt: like attempt, but its load stops at
-// Config.BatchInvoices, and the customers past the cap are given back (shed) before computing.
-// The retries after a failure load uncapped: they split what the first attempt kept, or, when the
-// capped load itself failed (not for an outage, which fails the claim at once), the whole claim.
-func (p *Pool) firstAttempt(ctx context.Context, c *claim, t time.Time) (int, error) {
-	n, err := p.loadCappedAndWrite(ctx, c, t)
-	if err == nil {
-		return n, nil
-	}
-	return p.retry(ctx, c.token, c.items, t, err)
-}
-
-// retry follows a failed attempt at items (err): see attempt.
-func (p *Pool) retry(ctx context.Context, token string, items []item, t time.Time, err error) (int, error) {
 	if ctx.Err() != nil {
 		return 0, err // stopping: process releases the rest
 	}
-	if len(items) == 1 || models.IsUnavailable(err) {
-		if ferr := p.fail(ctx, token, items, err); ferr != nil {
+	if len(kept) == 1 || models.IsUnavailable(err) {
+		if ferr := p.fail(ctx, token, kept, err); ferr != nil {
 			return 0, errors.Join(err, ferr)
 		}
 		return 0, nil
 	}
-	half := len(items) / 2
-	n1, err1 := p.attempt(ctx, token, items[:half], t)
-	n2, err2 := p.attempt(ctx, token, items[half:], t)
+	half := len(kept) / 2
+	n1, err1 := p.attempt(ctx, token, kept[:half], t)
+	n2, err2 := p.attempt(ctx, token, kept[half:], t)
 	return n1 + n2, errors.Join(err1, err2)
 }
 
-// computeAndWrite is one attempt at items: load, compute, write back. A panic anywhere in it is an
-// error of the attempt, never a crash.
-func (p *Pool) computeAndWrite(ctx context.Context, token string, items []item, t time.Time) (n int, err error) {
+// computeAndWrite is one attempt at items: load (up to the invoice cap, shedding the customers
+// past it), compute, write back. kept is the items it did not shed, which a failed attempt
+// retries. A panic anywhere in it is an error of the attempt, never a crash.
+func (p *Pool) computeAndWrite(ctx context.Context, token string, items []item, t time.Time) (n int, kept []item, err error) {
 	defer p.recoverBatch(&err)
-	invoices, err := p.load(ctx, items)
+	kept = items
+	invoices, k, err := p.load(ctx, items)
 	if err != nil {
-		return 0, err
+		return 0, kept, err
 	}
-	return p.computeAndWriteLoaded(ctx, token, items, invoices, t)
-}
-
-// loadCappedAndWrite is computeAndWrite for claim c's first attempt: it loads the invoices of the
-// customers that fit under Config.BatchInvoices, gives the others back, and goes on with those.
-func (p *Pool) loadCappedAndWrite(ctx context.Context, c *claim, t time.Time) (n int, err error) {
-	defer p.recoverBatch(&err)
-	invoices, kept, err := p.db.MetricInvoices(ctx, c.items[0].key.AccountID, keysOf(c.items), p.invoiceCap())
+	if err := p.shed(ctx, token, items[k:]); err != nil {
+		return 0, kept, err
+	}
+	kept = items[:k:k]
+	results, err := p.compute(ctx, invoices, kept, t)
 	if err != nil {
-		return 0, err
+		return 0, kept, err
 	}
-	if err := p.shed(ctx, c, kept); err != nil {
-		return 0, err
-	}
-	return p.computeAndWriteLoaded(ctx, c.token, c.items, invoices, t)
-}
-
-// computeAndWriteLoaded computes items from their loaded invoices, then writes them back.
-func (p *Pool) computeAndWriteLoaded(ctx context.Context, token string, items []item, invoices [][]Invoice, t time.Time) (int, error) {
-	results, err := p.compute(ctx, invoices, items, t)
-	if err != nil {
-		return 0, err
-	}
-	return p.write(ctx, token, items, results, t)
+	n, err = p.write(ctx, token, kept, results, t)
+	return n, kept, err
 }
 
 // compute computes items from their invoices at t, then lets the test hook fail the batch before
