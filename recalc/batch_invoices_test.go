@@ -36,18 +36,7 @@ func seedSized(t *testing.T, sizes ...int) (*models.DB, []CustomerKey) {
 // invoiceCounts returns each customer's invoice_count as its metrics say, by customer id.
 func invoiceCounts(t *testing.T, db *models.DB) map[string]int {
 	t.Helper()
-	rows, err := db.SQL.Query(`SELECT customer_id, invoice_count FROM customer_metrics`)
-	require.NoError(t, err)
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var id string
-		var n int
-		require.NoError(t, rows.Scan(&id, &n))
-		out[id] = n
-	}
-	require.NoError(t, rows.Err())
-	return out
+	return queryMap[int](t, db, `SELECT customer_id, invoice_count FROM customer_metrics`)
 }
 
 // A claim whose customers hold more invoices than BatchInvoices computes the customers that fit and

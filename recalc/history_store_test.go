@@ -130,20 +130,10 @@ func TestAccountReads(t *testing.T) {
 // transaction that last wrote it.
 func historyRowVersions(t *testing.T, f *fixture, customer string) map[string]string {
 	t.Helper()
-	rows, err := f.db.SQL.QueryContext(context.Background(), `
+	return queryMap[string](t, f.db, `
 		SELECT to_char(month, 'YYYY-MM') || ' ' || currency, xmin::text FROM customer_mrr_history
 		WHERE account_id = $1 AND source_id = $2 AND customer_id = $3`,
 		f.account.String(), f.source.String(), customer)
-	require.NoError(t, err)
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var k, v string
-		require.NoError(t, rows.Scan(&k, &v))
-		out[k] = v
-	}
-	require.NoError(t, rows.Err())
-	return out
 }
 
 // A recalculation writes only the history rows that differ: an unchanged customer's rows are not

@@ -227,6 +227,23 @@ func count(t require.TestingT, db *models.DB, query string, args ...any) int {
 	return n
 }
 
+// queryMap runs query, whose rows are (key, value), and returns them as a map.
+func queryMap[V any](t *testing.T, db *models.DB, query string, args ...any) map[string]V {
+	t.Helper()
+	rows, err := db.SQL.QueryContext(context.Background(), query, args...)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[string]V{}
+	for rows.Next() {
+		var k string
+		var v V
+		require.NoError(t, rows.Scan(&k, &v))
+		out[k] = v
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
 // clock is a settable clock for Config.Now.
 type clock struct{ ns atomic.Int64 }
 
