@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"invoice-ingest/internal/scratch"
 )
 
 // server is a `serve` child and an HTTP client for it.
@@ -34,8 +37,26 @@ func (b *bench) startServer(ctx context.Context) (*server, error) {
 }
 
 // startServerWorkers is startServer with the given number of recalculation workers and more
-// environment.
+// environment. A child that exits before it is ready is started again on another port, a few
+// times: the free port it was given may have been taken meanwhile (see scratch.Listening).
 func (b *bench) startServerWorkers(ctx context.Context, workers int, env ...string) (*server, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := b.startServerOnce(ctx, workers, env...)
+		if !errors.Is(err, errExitedEarly) || attempt == startAttempts {
+			return s, err
+		}
+	}
+}
+
+// startAttempts is how many ports startServerWorkers tries.
+const startAttempts = 3
+
+// errExitedEarly is a child server's exit before it was ready.
+var errExitedEarly = errors.New("server exited before it was ready")
+
+// startServerOnce starts one `serve` child on a free port and waits until it holds the port and
+// answers /readyz.
+func (b *bench) startServerOnce(ctx context.Context, workers int, env ...string) (*server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -52,13 +73,13 @@ func (b *bench) startServerWorkers(ctx context.Context, workers int, env ...stri
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if done, err := c.exited(); done {
-			return nil, fmt.Errorf("server exited before it was ready: %v", err)
+			return nil, fmt.Errorf("%w: %v", errExitedEarly, err)
 		}
 		req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/readyz", nil)
 		if res, err := s.client.Do(req); err == nil {
 			io.Copy(io.Discard, res.Body)
 			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
+			if res.StatusCode == http.StatusOK && scratch.Listening(c.pid(), addr) {
 				return s, nil
 			}
 		}

@@ -78,8 +78,26 @@ type serve struct {
 }
 
 // startServe runs serve on a free loopback port against dbURL with LOG_LEVEL=warn, no metrics
-// listener, plus env (later values win), and waits for /readyz.
+// listener, plus env (later values win), and waits until it holds the port and answers /readyz.
+// A child that exits before it is ready is started again on another port, a few times: the free
+// port it was given may have been taken meanwhile (see scratch.Listening).
 func (t *tool) startServe(ctx context.Context, dbURL string, env ...string) (*serve, error) {
+	for attempt := 1; ; attempt++ {
+		s, err := t.startServeOnce(ctx, dbURL, env...)
+		if !errors.Is(err, errExitedEarly) || attempt == startAttempts {
+			return s, err
+		}
+	}
+}
+
+// startAttempts is how many ports startServe tries.
+const startAttempts = 3
+
+// errExitedEarly is a child server's exit before it was ready.
+var errExitedEarly = errors.New("server exited before it was ready")
+
+// startServeOnce is one attempt of startServe.
+func (t *tool) startServeOnce(ctx context.Context, dbURL string, env ...string) (*serve, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -101,12 +119,12 @@ func (t *tool) startServe(ctx context.Context, dbURL string, env ...string) (*se
 	for {
 		select {
 		case <-s.done:
-			return nil, fmt.Errorf("server exited before it was ready: %v", s.err)
+			return nil, fmt.Errorf("%w: %v", errExitedEarly, s.err)
 		default:
 		}
 		if res, err := client.Get(s.base + "/readyz"); err == nil {
 			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
+			if res.StatusCode == http.StatusOK && scratch.Listening(s.pid(), addr) {
 				return s, nil
 			}
 		}

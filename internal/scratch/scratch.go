@@ -1,6 +1,7 @@
 // Package scratch holds what the measuring tools (cmd/ingest-bench, cmd/ingest-hostile) share:
-// the invoice-ingest binary they run as a child process, and the scratch database they run it
-// on, created beside a server's maintenance database and dropped afterwards.
+// the invoice-ingest binary they run as a child process, the scratch database they run it on,
+// created beside a server's maintenance database and dropped afterwards, and whether a child holds
+// the port it was given (Listening).
 package scratch
 
 import (
