@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"invoice-ingest/internal/scratch"
 	"invoice-ingest/models/dbtest"
 )
 
@@ -22,6 +25,45 @@ func freeAddr(t *testing.T) string {
 	require.NoError(t, err)
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// onFreeAddrs calls start with n loopback addresses free a moment ago and returns them once this
+// process listens on every one and ready says so. Another process (the test packages run in
+// parallel, starting servers) may take such an address before the command binds it: the command
+// then returns first, on the channel start gave, and start is called again with new addresses (3
+// times at most).
+func onFreeAddrs(t *testing.T, n int, start func(addrs []string) <-chan error, ready func(addrs []string) bool) []string {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		addrs := make([]string, n)
+		for i := range addrs {
+			addrs[i] = freeAddr(t)
+		}
+		done := start(addrs)
+		if ok := awaitReady(t, done, func() bool {
+			return ready(addrs) && !slices.ContainsFunc(addrs, func(a string) bool { return !scratch.Listening(os.Getpid(), a) })
+		}); ok {
+			return addrs
+		}
+		require.Less(t, attempt, 3, "the command returned before it was ready, %d times", attempt)
+	}
+}
+
+// awaitReady polls ready until it holds (true) or the command's result arrives on done (false),
+// for at most 10 s.
+func awaitReady(t *testing.T, done <-chan error, ready func() bool) bool {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ready() {
+		select {
+		case err := <-done:
+			t.Logf("the command returned before it was ready: %v", err)
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
+		require.False(t, time.Now().After(deadline), "not ready after 10 s")
+	}
+	return true
 }
 
 // serve on METRICS_ADDR exposes every metric of SPEC section 7, and they move with the traffic.
@@ -34,15 +76,21 @@ func TestServeExposesMetrics(t *testing.T) {
 		APIKey string `json:"api_key"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &acc))
-	addr, metricsAddr := freeAddr(t), freeAddr(t)
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--addr", addr}, func(k string) (string, bool) {
-			v, ok := map[string]string{"DATABASE_URL": url, "LOG_LEVEL": "error", "METRICS_ADDR": metricsAddr}[k]
-			return v, ok
-		}, io.Discard, io.Discard)
-	}()
+	var stop context.CancelFunc
+	var done chan error
+	addrs := onFreeAddrs(t, 2, func(addrs []string) <-chan error {
+		var ctx context.Context
+		ctx, stop = context.WithCancel(context.Background())
+		done = make(chan error, 1)
+		go func() {
+			done <- run(ctx, []string{"serve", "--addr", addrs[0]}, func(k string) (string, bool) {
+				v, ok := map[string]string{"DATABASE_URL": url, "LOG_LEVEL": "error", "METRICS_ADDR": addrs[1]}[k]
+				return v, ok
+			}, io.Discard, io.Discard)
+		}()
+		return done
+	}, func(addrs []string) bool { return healthy("http://" + addrs[0]) })
+	addr, metricsAddr := addrs[0], addrs[1]
 	defer func() { stop(); require.NoError(t, <-done) }()
 
 	base := "http://" + addr

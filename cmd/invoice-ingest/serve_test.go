@@ -40,22 +40,28 @@ func startServe(t *testing.T, url string, env map[string]string, hooks *shutdown
 	for k, v := range env {
 		vars[k] = v
 	}
-	ctx, stop := context.WithCancel(context.Background())
-	s := &served{addr: freeAddr(t), key: acc.APIKey, stop: stop, done: make(chan error, 1)}
-	s.base = "http://" + s.addr
-	o := serveOptions{withHTTP: true, addr: s.addr, stdout: io.Discard, stderr: io.Discard, hooks: hooks,
-		lookup: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }}
-	go func() { s.done <- runService(ctx, o) }()
-	t.Cleanup(stop)
-	require.Eventually(t, func() bool {
-		res, err := http.Get(s.base + "/healthz")
-		if err == nil {
-			res.Body.Close()
-		}
-		return err == nil && res.StatusCode == http.StatusOK
-	}, 10*time.Second, 20*time.Millisecond)
+	s := &served{key: acc.APIKey}
+	onFreeAddrs(t, 1, func(addrs []string) <-chan error {
+		ctx, stop := context.WithCancel(context.Background())
+		t.Cleanup(stop)
+		s.addr, s.base, s.stop, s.done = addrs[0], "http://"+addrs[0], stop, make(chan error, 1)
+		o := serveOptions{withHTTP: true, addr: s.addr, stdout: io.Discard, stderr: io.Discard, hooks: hooks,
+			lookup: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }}
+		go func() { s.done <- runService(ctx, o) }()
+		return s.done
+	}, func(addrs []string) bool { return healthy("http://" + addrs[0]) })
 	require.Equal(t, http.StatusCreated, s.post(t, http.DefaultClient, "/data/data_sources", `{"name": "stripe"}`).StatusCode)
 	return s
+}
+
+// healthy reports whether the service at base answers /healthz with 200.
+func healthy(base string) bool {
+	res, err := http.Get(base + "/healthz")
+	if err != nil {
+		return false
+	}
+	res.Body.Close()
+	return res.StatusCode == http.StatusOK
 }
 
 // post sends a JSON body and returns the answer, its body read.
