@@ -63,19 +63,20 @@ type BridgeMonth struct {
 // are made in Go over these grouped rows, which are few (currencies × months).
 func bridgeSQL(cond string) string {
 	sum := func(movement string) string {
-		return sat("coalesce(sum(h.change_cents) FILTER (WHERE h.movement = '" + movement + "'), 0)")
+		return sat("coalesce(sum(u.change_cents) FILTER (WHERE u.movement = '" + movement + "'), 0)")
 	}
 	count := func(movement string) string {
-		return "count(*) FILTER (WHERE h.movement = '" + movement + "')"
+		return "count(*) FILTER (WHERE u.movement = '" + movement + "')"
 	}
 	return `
-SELECT h.currency, h.month, ` + sum(MovementNew) + `, ` + sum(MovementExpansion) + `, ` +
+SELECT h.currency, u.month, ` + sum(MovementNew) + `, ` + sum(MovementExpansion) + `, ` +
 		sum(MovementContraction) + `, ` + sum(MovementChurn) + `, ` + sum(MovementReactivation) + `,
        ` + count(MovementNew) + `, ` + count(MovementChurn) + `, ` + count(MovementReactivation) + `
-FROM customer_mrr_history h
-WHERE ` + cond + ` AND h.month <= $1::date
-GROUP BY h.currency, h.month
-ORDER BY h.currency COLLATE "C", h.month`
+FROM customer_mrr_history h,
+     unnest(h.months, h.change_cents, h.movements) AS u(month, change_cents, movement)
+WHERE ` + cond + ` AND u.month <= $1::date
+GROUP BY h.currency, u.month
+ORDER BY h.currency COLLATE "C", u.month`
 }
 
 // AccountMRR returns the scope's MRR bridge per month and currency from from to to (first

@@ -30,8 +30,11 @@ SELECT EXISTS (SELECT 1 FROM recalc_queue q
                   WHERE o.account_id = $1 AND o.source_id = $2 AND $3 = ANY (o.customer_ids)),
        h.currency, h.month, h.mrr_cents, h.change_cents, h.movement
 FROM (VALUES (1)) AS one
-LEFT JOIN customer_mrr_history h ON h.account_id = $1 AND h.source_id = $2 AND h.customer_id = $3
-     AND h.month <= $4::date
+LEFT JOIN LATERAL (
+    SELECT s.currency, u.month, u.mrr_cents, u.change_cents, u.movement
+    FROM customer_mrr_history s,
+         unnest(s.months, s.mrr_cents, s.change_cents, s.movements) AS u(month, mrr_cents, change_cents, movement)
+    WHERE s.account_id = $1 AND s.source_id = $2 AND s.customer_id = $3 AND u.month <= $4::date) h ON true
 ORDER BY h.currency COLLATE "C", h.month`
 
 // CustomerHistory returns a customer's monthly MRR from month from to month to (first instants of

@@ -14,7 +14,8 @@ import (
 func storedHistory(t *testing.T, f *fixture, customer string) []string {
 	t.Helper()
 	rows, err := f.db.SQL.QueryContext(context.Background(), `
-		SELECT currency, month, mrr_cents, change_cents, movement FROM customer_mrr_history
+		SELECT h.currency, u.month, u.mrr_cents, u.change_cents, u.movement FROM customer_mrr_history h,
+		    unnest(h.months, h.mrr_cents, h.change_cents, h.movements) AS u(month, mrr_cents, change_cents, movement)
 		WHERE account_id = $1 AND source_id = $2 AND customer_id = $3 ORDER BY month, currency`,
 		f.account.String(), f.source.String(), customer)
 	require.NoError(t, err)
@@ -126,30 +127,31 @@ func TestAccountReads(t *testing.T) {
 	require.EqualValues(t, 1, stale)
 }
 
-// historyRowVersions maps each of a customer's stored history rows ("2024-01 USD") to its xmin, the
-// transaction that last wrote it.
+// historyRowVersions maps each of a customer's stored history rows, one per currency, to its xmin,
+// the transaction that last wrote it.
 func historyRowVersions(t *testing.T, f *fixture, customer string) map[string]string {
 	t.Helper()
 	return queryMap[string](t, f.db, `
-		SELECT to_char(month, 'YYYY-MM') || ' ' || currency, xmin::text FROM customer_mrr_history
+		SELECT currency, xmin::text FROM customer_mrr_history
 		WHERE account_id = $1 AND source_id = $2 AND customer_id = $3`,
 		f.account.String(), f.source.String(), customer)
 }
 
-// A recalculation writes only the history rows that differ: an unchanged customer's rows are not
-// rewritten (same xmin), a month that no longer changes is deleted, a changed month updated and a
-// new one inserted, while the other rows keep their version.
+// A recalculation writes only the history that differs: an unchanged customer's rows are not
+// rewritten (same xmin); when one currency's months change, that currency's row is replaced, the
+// other currency's keeps its version, and a currency with no MRR left loses its row.
 func TestHistoryWritesOnlyChanges(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
 	f := newFixture(t, db)
 	p := NewPool(db, testConfig(july15(t)))
-	f.addInvoices(t, "c1", sub("a", "USD", 3000, "2024-01-01", "2024-04-01"), sub("b", "USD", 4000, "2024-04-01", "2024-07-01"))
-	f.addInvoices(t, "c2", sub("a", "USD", 1000, "2024-02-01", "2024-03-01"))
+	f.addInvoices(t, "c1", sub("a", "USD", 3000, "2024-01-01", "2024-04-01"), sub("b", "USD", 4000, "2024-04-01", "2024-07-01"),
+		sub("e", "EUR", 500, "2024-03-01", "2024-04-01"))
+	f.addInvoices(t, "c2", sub("a", "USD", 1000, "2024-02-01", "2024-03-01"), sub("g", "GBP", 700, "2024-02-01", "2024-03-01"))
 	enqueue(t, db, f.key("c1"), f.key("c2"))
 	drain(t, p)
 	before := historyRowVersions(t, f, "c1")
-	require.Len(t, before, 3)
+	require.Len(t, before, 2)
 
 	enqueue(t, db, f.key("c1"))
 	drain(t, p)
@@ -158,14 +160,16 @@ func TestHistoryWritesOnlyChanges(t *testing.T) {
 	ctx := context.Background()
 	_, err := db.SQL.ExecContext(ctx, `UPDATE invoices SET amount_cents = 3000 WHERE account_id = $1 AND id = 'c1/b'`, f.account.String())
 	require.NoError(t, err)
-	f.addInvoices(t, "c1", sub("e", "EUR", 500, "2024-03-01", "2024-04-01"))
+	_, err = db.SQL.ExecContext(ctx, `DELETE FROM invoices WHERE account_id = $1 AND id = 'c2/g'`, f.account.String())
+	require.NoError(t, err)
 	c2 := historyRowVersions(t, f, "c2")
 	enqueue(t, db, f.key("c1"), f.key("c2"))
 	drain(t, p)
 	require.Equal(t, []string{"2024-01 USD 1000 +1000 new", "2024-03 EUR 500 +500 new", "2024-04 EUR 0 -500 churn",
 		"2024-07 USD 0 -1000 churn"}, storedHistory(t, f, "c1"), "April's USD expansion is gone, July's churn changed")
 	after := historyRowVersions(t, f, "c1")
-	require.Equal(t, before["2024-01 USD"], after["2024-01 USD"], "January did not change: not rewritten")
-	require.NotEqual(t, before["2024-07 USD"], after["2024-07 USD"])
-	require.Equal(t, c2, historyRowVersions(t, f, "c2"), "a customer of the same batch whose history did not move")
+	require.Equal(t, before["EUR"], after["EUR"], "EUR did not change: not rewritten")
+	require.NotEqual(t, before["USD"], after["USD"])
+	require.Equal(t, map[string]string{"USD": c2["USD"]}, historyRowVersions(t, f, "c2"),
+		"c2's USD did not move; its GBP has no invoice left")
 }

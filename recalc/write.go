@@ -206,8 +206,8 @@ func (p *Pool) wrote(w *writeBack) {
 type writeBack struct {
 	written          []CustomerKey // their metrics rows are replaced by metrics
 	metrics          metricRows
-	history          historyRows   // the written customers' monthly history, replacing theirs
-	scheduled        []CustomerKey // next change at nextChanges[i]
+	histories        [][]HistoryChange // the written customers' monthly history, replacing theirs
+	scheduled        []CustomerKey     // next change at nextChanges[i]
 	nextChanges      []time.Time
 	unscheduled      []CustomerKey // nothing changes with time alone
 	finished         []CustomerKey // queue row done, if its version is still finishedVersions[i]
@@ -221,12 +221,11 @@ type writeBack struct {
 // longer ours is left out altogether.
 func planWrite(items []item, results []result, versions []int64) *writeBack {
 	w := &writeBack{}
-	nm, nh := 0, 0
+	nm := 0
 	for i := range results {
-		nm, nh = nm+len(results[i].metrics), nh+len(results[i].history)
+		nm += len(results[i].metrics)
 	}
 	w.metrics.grow(nm)
-	w.history.grow(nh)
 	for i, it := range items {
 		r := &results[i]
 		switch {
@@ -239,7 +238,7 @@ func planWrite(items []item, results []result, versions []int64) *writeBack {
 		}
 		w.written = append(w.written, it.key)
 		w.metrics.add(it.key, r.metrics)
-		w.history.add(it.key, r.history)
+		w.histories = append(w.histories, r.history)
 		if r.nextChange.IsZero() {
 			w.unscheduled = append(w.unscheduled, it.key)
 		} else {
