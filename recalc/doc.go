@@ -5,7 +5,8 @@
 // recalc owns six tables, whose schema is among models' migrations: recalc_outbox (customers
 // that committed writes changed), recalc_queue (customers waiting for or under recalculation),
 // customer_metrics (the metrics), customer_mrr_history (each customer's monthly MRR history: the
-// months in which its MRR in a currency changed), customer_metric_schedule (when each
+// months in which its MRR in a currency changed, one row per customer and currency with the
+// months as arrays, docs/metrics.md), customer_metric_schedule (when each
 // customer's metrics next move with time alone) and recalc_import_progress (per import, how many
 // of the customers it queued are still pending: see [Progress] and docs/imports.md; outbox rows
 // name their import, queue rows carry the imports they recalculate for).
