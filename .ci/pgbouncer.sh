@@ -22,7 +22,9 @@ if ! command -v pgbouncer >/dev/null 2>&1; then
   fi
   say "installing Debian's pgbouncer package for the PgBouncer tests"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq pgbouncer >&2 2>/dev/null ||
-    { apt-get update -qq >&2 && apt-get install -y -qq pgbouncer >&2; }
+  # Wait up to 5 minutes for another apt or dpkg (unattended upgrades on a fresh machine, a
+  # user's install) to let go of its lock, rather than fail at once.
+  apt-get -o DPkg::Lock::Timeout=300 install -y -qq pgbouncer >&2 2>/dev/null ||
+    { apt-get -o DPkg::Lock::Timeout=300 update -qq >&2 && apt-get -o DPkg::Lock::Timeout=300 install -y -qq pgbouncer >&2; }
 fi
 echo required

@@ -117,7 +117,7 @@ if [ -z "$bindir" ]; then
   if is_root && command -v apt-get >/dev/null 2>&1; then
     say "PostgreSQL is not installed; installing Debian's postgresql package"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2 && apt-get install -y -qq postgresql >&2
+    apt-get -o DPkg::Lock::Timeout=300 update -qq >&2 && apt-get -o DPkg::Lock::Timeout=300 install -y -qq postgresql >&2
     bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
   fi
   if [ -z "$bindir" ]; then

@@ -10,6 +10,13 @@
 -- currency makes it about a fifth (docs/metrics.md, "How history is stored"). Reads unnest the
 -- arrays: a customer's history is one index lookup, and the bridge aggregates the unnested months
 -- in SQL as before.
+--
+-- On Citus the copy below reads the distributed table, a multi-shard query that Citus runs in
+-- parallel unless told otherwise; invoice_ingest_distribute() then places the new table in
+-- sequential mode, which Citus refuses after a parallel query in the same transaction. So the
+-- whole migration runs in sequential mode (a setting of this transaction only; on plain
+-- PostgreSQL an unused placeholder).
+SELECT set_config('citus.multi_shard_modify_mode', 'sequential', true);
 CREATE TABLE customer_mrr_series (
     account_id    uuid             NOT NULL,
     source_id     uuid             NOT NULL,
@@ -20,9 +27,11 @@ CREATE TABLE customer_mrr_series (
     change_cents  bigint[]         NOT NULL, -- each month's MRR minus the previous month's, never 0
     movements     text[]           NOT NULL, -- new, expansion, contraction, churn or reactivation
     PRIMARY KEY (account_id, source_id, customer_id, currency),
-    CHECK (cardinality(months) > 0 AND cardinality(mrr_cents) = cardinality(months)
-           AND cardinality(change_cents) = cardinality(months) AND cardinality(movements) = cardinality(months)),
-    CHECK (movements <@ ARRAY['new', 'expansion', 'contraction', 'churn', 'reactivation'])
+    CONSTRAINT customer_mrr_history_series_check
+        CHECK (cardinality(months) > 0 AND cardinality(mrr_cents) = cardinality(months)
+               AND cardinality(change_cents) = cardinality(months) AND cardinality(movements) = cardinality(months)),
+    CONSTRAINT customer_mrr_history_movements_check
+        CHECK (movements <@ ARRAY['new', 'expansion', 'contraction', 'churn', 'reactivation'])
 );
 INSERT INTO customer_mrr_series
 SELECT account_id, source_id, customer_id, currency, array_agg(month ORDER BY month),
@@ -37,6 +46,7 @@ ALTER INDEX customer_mrr_series_pkey RENAME TO customer_mrr_history_pkey;
 SELECT invoice_ingest_distribute();
 
 -- +goose Down
+SELECT set_config('citus.multi_shard_modify_mode', 'sequential', true);
 CREATE TABLE customer_mrr_months (
     account_id   uuid           NOT NULL,
     source_id    uuid           NOT NULL,
@@ -45,7 +55,7 @@ CREATE TABLE customer_mrr_months (
     month        date           NOT NULL,
     mrr_cents    bigint         NOT NULL,
     change_cents bigint         NOT NULL,
-    movement     text           NOT NULL
+    movement     text           NOT NULL CONSTRAINT customer_mrr_history_movement_check
         CHECK (movement IN ('new', 'expansion', 'contraction', 'churn', 'reactivation')),
     PRIMARY KEY (account_id, source_id, customer_id, currency, month)
 );
