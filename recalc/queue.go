@@ -101,8 +101,9 @@ func arraysOf(keys []CustomerKey) keyArrays {
 	return a
 }
 
-// grow makes room for n more keys: a write-back's arrays hold up to a row per history month of
-// a thousand customers, and growing them append by append was a third of a worker's CPU.
+// grow makes room for n more keys: a write-back's metrics arrays hold a row per currency of a
+// thousand customers, and growing such arrays append by append (the history's, when it was a row
+// per month) was a third of a worker's CPU.
 func (a *keyArrays) grow(n int) {
 	a.sources = slices.Grow(a.sources, n)
 	a.customers = slices.Grow(a.customers, n)
