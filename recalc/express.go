@@ -3,6 +3,7 @@ package recalc
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,7 +141,8 @@ func (p *Pool) serveExpress(ctx context.Context, account [16]byte, ids []int64) 
 	if err != nil || len(keys) == 0 {
 		return err // no rows left: a claim loop folded them
 	}
-	if _, err := p.db.SQL.ExecContext(ctx, expressFoldSQL, account, len(ids), p.dbNow(), ids); err != nil {
+	// All of its rows at once, whatever they name: the claim below takes their customers.
+	if _, err := p.db.SQL.ExecContext(ctx, expressFoldSQL, account, len(ids), p.dbNow(), ids, int64(math.MaxInt64)); err != nil {
 		return fmt.Errorf("fold: %w", err)
 	}
 	c := &claim{token: p.prefix + strconv.FormatUint(p.seq.Add(1), 10)}

@@ -2,6 +2,7 @@ package recalc
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/google/uuid"
@@ -47,14 +48,47 @@ func TestFoldTakesEveryPendingRow(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
 	f := newFixture(t, db)
-	// More outbox rows than one fold statement takes, naming 50 customers over and over.
-	for i := range foldRows*2 + 7 {
-		enqueueUnfolded(t, db, f.key("cus_"+string(rune('a'+i%25))), f.key("cus_"+string(rune('A'+i%25))))
-	}
-	_, err := fold(context.Background(), db)
+	// More outbox rows than one fold statement takes, naming 50 customers over and over (the
+	// rows Enqueue writes, inserted at once).
+	_, err := db.SQL.ExecContext(context.Background(), `
+		INSERT INTO recalc_outbox (account_id, source_id, customer_ids)
+		SELECT $1, $2, ARRAY['cus_' || chr(97 + i % 25), 'cus_' || chr(65 + i % 25)]
+		FROM generate_series(0, $3::int - 1) i`, f.account.String(), f.source.String(), foldRows*2+7)
+	require.NoError(t, err)
+	_, err = fold(context.Background(), db)
 	require.NoError(t, err)
 	assert.Zero(t, count(t, db, `SELECT count(*) FROM recalc_outbox`))
 	assert.Equal(t, 50, count(t, db, `SELECT count(*) FROM recalc_queue WHERE account_id = $1`, f.account.String()))
+}
+
+// One fold statement stops at the outbox row that brings the customer names it took to foldNames,
+// and says more rows may be left; the fold goes on until none is.
+func TestFoldStatementStopsAtFoldNames(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	f := newFixture(t, db)
+	ctx := context.Background()
+	const rows, names = 5, foldNames * 3 / 10 // 5 chunks naming the same 60,000 customers
+	_, err := db.SQL.ExecContext(ctx, `
+		INSERT INTO recalc_outbox (account_id, source_id, customer_ids)
+		SELECT $1, $2, (SELECT array_agg('cus_' || c) FROM generate_series(1, $3::int) c)
+		FROM generate_series(1, $4::int)`, f.account.String(), f.source.String(), names, rows)
+	require.NoError(t, err)
+
+	p := NewPool(db, Config{Log: slog.New(slog.DiscardHandler)})
+	var taken, queued, progressed int
+	var more bool
+	require.NoError(t, db.SQL.QueryRowContext(ctx, foldSQL, [16]byte(f.account), foldRows, p.dbNow(), nil, foldNames).
+		Scan(&taken, &queued, &progressed, &more))
+	assert.Equal(t, (foldNames+names-1)/names, taken, "rows up to the one reaching foldNames names")
+	assert.Equal(t, names, queued)
+	assert.True(t, more)
+	assert.Equal(t, rows-taken, count(t, db, `SELECT count(*) FROM recalc_outbox`))
+
+	_, err = fold(ctx, db)
+	require.NoError(t, err)
+	assert.Zero(t, count(t, db, `SELECT count(*) FROM recalc_outbox`))
+	assert.Equal(t, names, count(t, db, `SELECT count(*) FROM recalc_queue WHERE account_id = $1`, f.account.String()))
 }
 
 func TestWriteDuringComputationStillInOutboxRunsAgain(t *testing.T) {
