@@ -68,9 +68,10 @@
 // imports of the same customers never queue up behind each other's commits.
 //
 // recalc_queue has one row per customer. Before each claim of an account, a worker folds that
-// account's pending outbox rows into it (one statement: delete up to 100 of the account's outbox
-// rows, oldest first, SKIP LOCKED, and insert their customers de-duplicated): many writes before a
-// worker gets to a customer cost one recalculation.
+// account's pending outbox rows into it (one statement: delete the account's oldest outbox rows,
+// SKIP LOCKED, up to 1,000 rows or 200,000 customer names, and insert their customers
+// de-duplicated; more statements while rows are left): many writes before a worker gets to a
+// customer cost one recalculation.
 // A fold bumps the version only of a row a worker holds (so the worker's result is known outdated
 // and the customer runs again) and makes a row waiting out a backoff due now; a queued row nobody
 // holds needs nothing, since the write committed before its outbox row became visible.
