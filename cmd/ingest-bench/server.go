@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -37,32 +35,15 @@ func (b *bench) startServer(ctx context.Context) (*server, error) {
 }
 
 // startServerWorkers is startServer with the given number of recalculation workers and more
-// environment. A child that exits before it is ready is started again on another port, a few
-// times: the free port it was given may have been taken meanwhile (see scratch.Listening).
+// environment, on a free port (another one if the child exits before it is ready: see
+// scratch.OnFreePort).
 func (b *bench) startServerWorkers(ctx context.Context, workers int, env ...string) (*server, error) {
-	for attempt := 1; ; attempt++ {
-		s, err := b.startServerOnce(ctx, workers, env...)
-		if !errors.Is(err, errExitedEarly) || attempt == startAttempts {
-			return s, err
-		}
-	}
+	return scratch.OnFreePort(func(addr string) (*server, error) { return b.startServerOn(ctx, addr, workers, env...) })
 }
 
-// startAttempts is how many ports startServerWorkers tries.
-const startAttempts = 3
-
-// errExitedEarly is a child server's exit before it was ready.
-var errExitedEarly = errors.New("server exited before it was ready")
-
-// startServerOnce starts one `serve` child on a free port and waits until it holds the port and
-// answers /readyz.
-func (b *bench) startServerOnce(ctx context.Context, workers int, env ...string) (*server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+// startServerOn starts one `serve` child on addr and waits until it holds the port and answers
+// /readyz.
+func (b *bench) startServerOn(ctx context.Context, addr string, workers int, env ...string) (*server, error) {
 	c, err := b.startChild([]string{"serve"}, append([]string{"HTTP_ADDR=" + addr, "RECALC_WORKERS=" + strconv.Itoa(workers)}, env...)...)
 	if err != nil {
 		return nil, err
@@ -73,7 +54,7 @@ func (b *bench) startServerOnce(ctx context.Context, workers int, env ...string)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if done, err := c.exited(); done {
-			return nil, fmt.Errorf("%w: %v", errExitedEarly, err)
+			return nil, fmt.Errorf("%w: %v", scratch.ErrExitedEarly, err)
 		}
 		req, _ := http.NewRequestWithContext(ctx, "GET", s.base+"/readyz", nil)
 		if res, err := s.client.Do(req); err == nil {

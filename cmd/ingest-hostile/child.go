@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"invoice-ingest/internal/scratch"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -79,31 +78,13 @@ type serve struct {
 
 // startServe runs serve on a free loopback port against dbURL with LOG_LEVEL=warn, no metrics
 // listener, plus env (later values win), and waits until it holds the port and answers /readyz.
-// A child that exits before it is ready is started again on another port, a few times: the free
-// port it was given may have been taken meanwhile (see scratch.Listening).
+// A child that exits before it is ready is started again on another port (scratch.OnFreePort).
 func (t *tool) startServe(ctx context.Context, dbURL string, env ...string) (*serve, error) {
-	for attempt := 1; ; attempt++ {
-		s, err := t.startServeOnce(ctx, dbURL, env...)
-		if !errors.Is(err, errExitedEarly) || attempt == startAttempts {
-			return s, err
-		}
-	}
+	return scratch.OnFreePort(func(addr string) (*serve, error) { return t.startServeOn(ctx, addr, dbURL, env...) })
 }
 
-// startAttempts is how many ports startServe tries.
-const startAttempts = 3
-
-// errExitedEarly is a child server's exit before it was ready.
-var errExitedEarly = errors.New("server exited before it was ready")
-
-// startServeOnce is one attempt of startServe.
-func (t *tool) startServeOnce(ctx context.Context, dbURL string, env ...string) (*serve, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+// startServeOn is startServe on addr.
+func (t *tool) startServeOn(ctx context.Context, addr, dbURL string, env ...string) (*serve, error) {
 	cmd := exec.Command(t.bin, "serve")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "HTTP_ADDR="+addr, "LOG_LEVEL=warn", "METRICS_ADDR=")
 	cmd.Env = append(cmd.Env, env...)
@@ -119,7 +100,7 @@ func (t *tool) startServeOnce(ctx context.Context, dbURL string, env ...string) 
 	for {
 		select {
 		case <-s.done:
-			return nil, fmt.Errorf("%w: %v", errExitedEarly, s.err)
+			return nil, fmt.Errorf("%w: %v", scratch.ErrExitedEarly, s.err)
 		default:
 		}
 		if res, err := client.Get(s.base + "/readyz"); err == nil {

@@ -1,7 +1,8 @@
 // Package scratch holds what the measuring tools (cmd/ingest-bench, cmd/ingest-hostile) share:
 // the invoice-ingest binary they run as a child process, the scratch database they run it on,
-// created beside a server's maintenance database and dropped afterwards, and whether a child holds
-// the port it was given (Listening).
+// created beside a server's maintenance database and dropped afterwards, a free port to start a
+// child on, again on another if it exits first (OnFreePort), and whether a child holds the port it
+// was given (Listening).
 package scratch
 
 import (
