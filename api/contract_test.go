@@ -33,6 +33,10 @@ type contract struct {
 	bare    validator.Validator // the same without bodies, for NDJSON (one JSON value per line)
 	schemas schema_validation.SchemaValidator
 	opts    *config.ValidationOptions
+	// mu serialises checks: libopenapi renders a schema for validation by writing to the
+	// document's shared model (DynamicValue.MarshalYAMLInlineWithContext), which the race
+	// detector caught when parallel tests validated at once.
+	mu sync.Mutex
 }
 
 // theContract is built once per test binary: building the model and compiling schemas is slow.
@@ -72,7 +76,10 @@ func checkContract(t testing.TB, req *http.Request, res *http.Response, body []b
 	if req.Method == http.MethodHead {
 		body = nil // a HEAD answer has no body to check
 	}
-	for _, problem := range c.check(req, res, body) {
+	c.mu.Lock()
+	problems := c.check(req, res, body)
+	c.mu.Unlock()
+	for _, problem := range problems {
 		t.Errorf("openapi: %s %s -> %d: %s", req.Method, req.URL.RequestURI(), res.StatusCode, problem)
 	}
 }
