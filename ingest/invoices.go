@@ -25,6 +25,7 @@ var invoiceKind = &kind[validation.Invoice]{
 	check:     checkInvoiceReferences,
 	write:     writeInvoices,
 	insertNew: insertNewInvoices,
+	copyNew:   copyNewInvoices,
 	customer:  func(v *validation.Invoice) string { return v.CustomerID },
 }
 
@@ -34,6 +35,10 @@ func writeInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, 
 
 func insertNewInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[validation.Invoice]) (models.Written, error) {
 	return models.InsertNewInvoices(ctx, tx, account, source, now, invoiceColumns(rows))
+}
+
+func copyNewInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[validation.Invoice]) (models.Written, error) {
+	return models.CopyNewInvoices(ctx, tx, account, source, now, invoiceColumns(rows))
 }
 
 func invoiceColumns(rows []*row[validation.Invoice]) models.InvoiceColumns {

@@ -33,6 +33,10 @@ type kind[R any] struct {
 	// returns them; it leaves stored rows alone, unlocked. Set for kinds whose write must lock the
 	// stored rows it rewrites first (customer set); nil for the others.
 	insertNew func(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[R]) (models.Written, error)
+	// copyNew is insertNew by COPY, for at least copyMinRows rows: it fails, with an error that
+	// wraps models.ErrStoredMeanwhile, when a row turns out stored (see writeGroups); nil for
+	// kinds without it.
+	copyNew func(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[R]) (models.Written, error)
 	// customer returns the customer whose metrics a written row changes; nil for kinds that
 	// change no metrics.
 	customer func(*R) string

@@ -92,7 +92,8 @@ const DefaultWriters = 2
 const maxAttempts = 4
 
 // inTx runs fn in one GORM transaction of account, retrying it from the start when PostgreSQL
-// aborted it for a deadlock or serialization failure, or when order says to (ErrWriteAgain). fn
+// aborted it for a deadlock or serialization failure, or when order says to (ErrWriteAgain), or
+// when fn found a row stored that its COPY took for new (models.ErrStoredMeanwhile). fn
 // must be safe to re-run. Each attempt waits for order (nil: none), then for a write slot of the
 // account (see writers).
 func (s *Service) inTx(ctx context.Context, account uuid.UUID, order Order, fn func(tx *gorm.DB) error) error {
@@ -100,7 +101,7 @@ func (s *Service) inTx(ctx context.Context, account uuid.UUID, order Order, fn f
 	for attempt := 1; attempt <= maxAttempts; {
 		err = s.attempt(ctx, account, order, fn)
 		switch {
-		case errors.Is(err, ErrWriteAgain):
+		case errors.Is(err, ErrWriteAgain), errors.Is(err, models.ErrStoredMeanwhile):
 		case models.IsRetryable(err):
 			attempt++
 		default:
@@ -125,7 +126,7 @@ func (s *Service) attempt(ctx context.Context, account uuid.UUID, order Order, f
 		}
 		defer release()
 	}
-	err := models.Transaction(ctx, s.DB.Gorm, func(tx *gorm.DB) error {
+	err := models.WriteTransaction(ctx, s.DB.Gorm, func(tx *gorm.DB) error {
 		if order != nil {
 			if err := order.Locked(ctx, tx); err != nil {
 				return err

@@ -29,7 +29,12 @@ import (
 // The statuses compareGroup set were read without locks; the upsert's RETURNING decides under
 // lock, so a concurrent writer can only turn a row into "unchanged" (it wrote the same content
 // first) or an expected insert into an update.
+//
+// New rows go in by COPY (k.copyNew) while no attempt found one of them stored after all; the
+// attempt that does is rolled back and the transaction runs again with INSERT ... ON CONFLICT DO
+// NOTHING (k.insertNew), and the source's next large batch is probed row by row.
 func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, now time.Time, groups []*sourceGroup[R], rec *recorder) error {
+	useCopy := true
 	return s.inTx(ctx, account, rec.order, func(tx *gorm.DB) error {
 		var queue []recalc.CustomerKey
 		for _, g := range groups {
@@ -37,7 +42,11 @@ func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uui
 				return err
 			}
 			for chunk := range slices.Chunk(g.changed, s.chunkSize()) {
-				keys, err := writeChunk(ctx, tx, k, account, g.source, now, chunk)
+				keys, err := writeChunk(ctx, tx, k, account, g.source, now, chunk, useCopy)
+				if errors.Is(err, models.ErrStoredMeanwhile) {
+					useCopy = false
+					s.resending.put(sourceKey{account, g.source}, true)
+				}
 				if err != nil {
 					return err
 				}
@@ -66,8 +75,8 @@ func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uui
 // by a statement that leaves stored rows alone (k.insertNew): a new row has no previous customer,
 // so an import of new invoices locks nothing beforehand; only the rows stored meanwhile join the
 // rows found stored in the lock and the upsert.
-func writeChunk[R any](ctx context.Context, tx *gorm.DB, k *kind[R], account, source uuid.UUID, now time.Time, chunk []*row[R]) ([]recalc.CustomerKey, error) {
-	written, rest, err := insertNew(ctx, tx, k, account, source, now, chunk)
+func writeChunk[R any](ctx context.Context, tx *gorm.DB, k *kind[R], account, source uuid.UUID, now time.Time, chunk []*row[R], useCopy bool) ([]recalc.CustomerKey, error) {
+	written, rest, err := insertNew(ctx, tx, k, account, source, now, chunk, useCopy)
 	if err != nil {
 		return nil, err
 	}
@@ -115,10 +124,15 @@ func writeChunk[R any](ctx context.Context, tx *gorm.DB, k *kind[R], account, so
 	return queue, nil
 }
 
+// copyMinRows is the fewest new rows of a chunk written by COPY: below it, COPY's extra round trip
+// costs more than it saves.
+const copyMinRows = 100
+
 // insertNew inserts the chunk's rows the reads found absent (status Inserted) with k.insertNew,
-// when the kind has one, and returns them as written and the chunk's other rows, in order: those
-// found stored, and those stored meanwhile by another writer.
-func insertNew[R any](ctx context.Context, tx *gorm.DB, k *kind[R], account, source uuid.UUID, now time.Time, chunk []*row[R]) (models.Written, []*row[R], error) {
+// or k.copyNew when useCopy and they are at least copyMinRows, when the kind has one, and
+// returns them as written and the chunk's other rows, in order: those found stored, and those
+// stored meanwhile by another writer.
+func insertNew[R any](ctx context.Context, tx *gorm.DB, k *kind[R], account, source uuid.UUID, now time.Time, chunk []*row[R], useCopy bool) (models.Written, []*row[R], error) {
 	written := make(models.Written, len(chunk))
 	if k.insertNew == nil {
 		return written, chunk, nil
@@ -132,7 +146,11 @@ func insertNew[R any](ctx context.Context, tx *gorm.DB, k *kind[R], account, sou
 	if len(fresh) == 0 {
 		return written, chunk, nil
 	}
-	inserted, err := k.insertNew(ctx, tx, account, source, now, fresh)
+	insert := k.insertNew
+	if useCopy && k.copyNew != nil && len(fresh) >= copyMinRows {
+		insert = k.copyNew
+	}
+	inserted, err := insert(ctx, tx, account, source, now, fresh)
 	if err != nil {
 		return nil, nil, err
 	}
