@@ -160,12 +160,12 @@ func record(tx *gorm.DB, head string, args []any, b Batch) error {
 		query += ", async AS (SELECT 1)"
 	}
 	if b.Answer == nil {
-		return tx.Exec(query+"\nSELECT (SELECT count(*) FROM async)", args...).Error
+		return tx.Exec(query+"\nSELECT (SELECT count(*) FROM async)", models.Prepared(tx, args...)...).Error
 	}
 	query += keyCTE(len(args) + 1)
 	args = append(args, b.Answer.Key, [16]byte(b.Answer.Token), b.Answer.Status, b.Answer.Body)
 	var stored int
-	if err := tx.Raw(query, args...).Row().Scan(&stored); err != nil {
+	if err := tx.Raw(query, models.Prepared(tx, args...)...).Row().Scan(&stored); err != nil {
 		return fmt.Errorf("record import: %w", err)
 	}
 	if stored != 1 {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"invoice-ingest/models"
 )
 
 // enqueueSQL appends one outbox row naming changed customers of one account and data source, and
@@ -71,7 +73,7 @@ func EnqueueImport(ctx context.Context, tx *gorm.DB, importID uuid.UUID, keys []
 		if importID != uuid.Nil {
 			query, args = enqueueImportSQL, append(args, [16]byte(importID))
 		}
-		if err := tx.WithContext(ctx).Exec(query, args...).Error; err != nil {
+		if err := tx.WithContext(ctx).Exec(query, models.Prepared(tx, args...)...).Error; err != nil {
 			return fmt.Errorf("enqueue recalculation: %w", err)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
+
+	"invoice-ingest/models"
 )
 
 // Event is something that happened to an account, to be sent to its endpoints subscribed to
@@ -76,7 +78,7 @@ func subscriptions(ctx context.Context, tx *gorm.DB, accounts []uuid.UUID) (map[
 		raw[i] = a
 	}
 	rows, err := tx.WithContext(ctx).Raw(`SELECT DISTINCT account_id, unnest(events) FROM webhook_endpoints
-WHERE account_id = ANY($1::uuid[])`, raw).Rows()
+WHERE account_id = ANY($1::uuid[])`, models.Prepared(tx, raw)...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("read webhook subscriptions: %w", err)
 	}
