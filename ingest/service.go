@@ -93,7 +93,7 @@ const maxAttempts = 4
 
 // inTx runs fn in one GORM transaction of account, retrying it from the start when PostgreSQL
 // aborted it for a deadlock or serialization failure, or when order says to (ErrWriteAgain), or
-// when fn found a row stored that its COPY took for new (models.ErrStoredMeanwhile). fn
+// when its COPY of rows taken for new was refused (models.ErrCopyRefused). fn
 // must be safe to re-run. Each attempt waits for order (nil: none), then for a write slot of the
 // account (see writers).
 func (s *Service) inTx(ctx context.Context, account uuid.UUID, order Order, fn func(tx *gorm.DB) error) error {
@@ -101,7 +101,7 @@ func (s *Service) inTx(ctx context.Context, account uuid.UUID, order Order, fn f
 	for attempt := 1; attempt <= maxAttempts; {
 		err = s.attempt(ctx, account, order, fn)
 		switch {
-		case errors.Is(err, ErrWriteAgain), errors.Is(err, models.ErrStoredMeanwhile):
+		case errors.Is(err, ErrWriteAgain), errors.Is(err, models.ErrCopyRefused):
 		case models.IsRetryable(err):
 			attempt++
 		default:

@@ -30,9 +30,10 @@ import (
 // lock, so a concurrent writer can only turn a row into "unchanged" (it wrote the same content
 // first) or an expected insert into an update.
 //
-// New rows go in by COPY (k.copyNew) while no attempt found one of them stored after all; the
-// attempt that does is rolled back and the transaction runs again with INSERT ... ON CONFLICT DO
-// NOTHING (k.insertNew), and the source's next large batch is probed row by row.
+// New rows go in by COPY (k.copyNew) until PostgreSQL refuses one (see models.ErrCopyRefused:
+// one was stored after all, or Citus refused it for any reason); the attempt it refuses is
+// rolled back, the transaction runs again with INSERT ... ON CONFLICT DO NOTHING (k.insertNew),
+// and the source's next large batch is probed row by row.
 func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, now time.Time, groups []*sourceGroup[R], rec *recorder) error {
 	useCopy := true
 	return s.inTx(ctx, account, rec.order, func(tx *gorm.DB) error {
@@ -43,7 +44,7 @@ func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uui
 			}
 			for chunk := range slices.Chunk(g.changed, s.chunkSize()) {
 				keys, err := writeChunk(ctx, tx, k, account, g.source, now, chunk, useCopy)
-				if errors.Is(err, models.ErrStoredMeanwhile) {
+				if errors.Is(err, models.ErrCopyRefused) {
 					useCopy = false
 					s.resending.put(sourceKey{account, g.source}, true)
 				}

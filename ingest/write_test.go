@@ -66,3 +66,58 @@ func TestNewRowsAmongStoredOnesKeepExactStatuses(t *testing.T) {
 		acc.ID).Scan(&onB))
 	require.Equal(t, 100, onB)
 }
+
+// Citus reports a worker's refusal of COPY data as an internal error (XX000) without the
+// violation's own code. Such a refusal, emulated here by a trigger that refuses one row once,
+// makes the write run again with INSERT: the batch is stored whole, every row answers inserted.
+func TestRefusedCopyRunsAgainWithInsert(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.DB(t)
+	acc, _, err := db.CreateAccount(ctx, "refused")
+	require.NoError(t, err)
+	_, _, err = db.CreateDataSource(ctx, acc.ID, "s")
+	require.NoError(t, err)
+	svc := &ingest.Service{DB: db}
+	_, err = svc.Customers(ctx, acc.ID, raws(`{"id": "cus_r", "data_source": "s"}`), ingest.Options{})
+	require.NoError(t, err)
+	for _, q := range []string{
+		`CREATE SEQUENCE refuse_once`,
+		`CREATE FUNCTION refuse_once() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.id = 'inv_refused' THEN
+				IF nextval('refuse_once') = 1 THEN
+					RAISE EXCEPTION 'duplicate key value violates unique constraint "invoices_pkey_102295"'
+						USING ERRCODE = 'XX000';
+				END IF;
+			END IF;
+			RETURN NEW;
+		END $$`,
+		`CREATE TRIGGER refuse_once BEFORE INSERT ON invoices FOR EACH ROW EXECUTE FUNCTION refuse_once()`,
+	} {
+		_, err := db.SQL.Exec(q)
+		require.NoError(t, err)
+	}
+	t.Cleanup(func() { _, _ = db.SQL.Exec(`DROP TRIGGER refuse_once ON invoices`) })
+
+	rows := make([]string, 150)
+	for i := range rows {
+		id := fmt.Sprintf("inv_r%03d", i)
+		if i == 70 {
+			id = "inv_refused"
+		}
+		rows[i] = fmt.Sprintf(`{"id": %q, "customer_id": "cus_r", "data_source": "s", "type": "one-time",
+			"date": "2024-07-02T00:00:00Z", "amount_cents": 1500, "currency": "USD",
+			"start_date": "2024-07-02T00:00:00Z", "end_date": "2024-07-02T00:00:00Z"}`, id)
+	}
+	res, err := svc.Invoices(ctx, acc.ID, raws(rows...), ingest.Options{})
+	require.NoError(t, err)
+	for i, r := range res {
+		require.Equal(t, ingest.Inserted, r.Status, "row %d", i)
+	}
+	var stored, fired int
+	require.NoError(t, db.SQL.QueryRow(`SELECT count(*) FROM invoices WHERE account_id = $1`, acc.ID).Scan(&stored))
+	require.Equal(t, 150, stored)
+	require.NoError(t, db.SQL.QueryRow(`SELECT last_value FROM refuse_once`).Scan(&fired))
+	require.Equal(t, 2, fired, "refused once, then written by a second attempt")
+}

@@ -67,9 +67,14 @@ type heldTx struct {
 // GetDBConn names the pool, for gorm.DB.DB.
 func (t *heldTx) GetDBConn() (*sql.DB, error) { return t.db, nil }
 
-// ErrStoredMeanwhile is CopyNewInvoices finding an invoice stored under one of its keys: the
-// transaction is aborted and has to be run again without COPY.
-var ErrStoredMeanwhile = errors.New("an invoice was stored under a key found free")
+// ErrCopyRefused is PostgreSQL refusing CopyNewInvoices' rows in a way the INSERT it replaces
+// would have handled or reported by its own code: one of them is stored after all (23505; the
+// INSERT leaves it to the upsert), or, on Citus, any refusal: Citus reports a worker's refusal of
+// COPY data as XX000 with the worker's message, dropping its SQLSTATE (a unique or foreign-key
+// violation), where its INSERT keeps them. The transaction is aborted and has to run again
+// without COPY. A foreign-key violation on PostgreSQL (23503) is returned as it is: the caller
+// names the bad rows from it either way.
+var ErrCopyRefused = errors.New("the rows sent by COPY were refused")
 
 // invoiceCopyColumns are the columns CopyNewInvoices writes, in the order of its values.
 var invoiceCopyColumns = []string{"account_id", "source_id", "id", "customer_id", "type", "date", "amount_cents",
@@ -80,8 +85,9 @@ var copyInvoicesSQL = "COPY invoices (" + strings.Join(invoiceCopyColumns, ", ")
 
 // CopyNewInvoices inserts invoices of one source that the caller found absent, with COPY, and
 // returns them all as inserted. When one is stored after all (another writer was first), COPY
-// fails and so does the transaction: the error wraps ErrStoredMeanwhile, and the caller runs its
-// transaction again with InsertNewInvoices. Outside a WriteTransaction it is InsertNewInvoices.
+// fails and so does the transaction: the error wraps ErrCopyRefused, and the caller runs its
+// transaction again with InsertNewInvoices (so also on Citus after any refusal: see
+// ErrCopyRefused). Outside a WriteTransaction it is InsertNewInvoices.
 func CopyNewInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, v InvoiceColumns) (Written, error) {
 	held, ok := tx.Statement.ConnPool.(*heldTx)
 	if !ok {
@@ -117,8 +123,8 @@ func CopyNewInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID
 	})
 	var pgErr *pgconn.PgError
 	switch {
-	case errors.As(err, &pgErr) && pgErr.Code == "23505":
-		return nil, fmt.Errorf("copy invoices: %w: %w", ErrStoredMeanwhile, err)
+	case errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "XX000"):
+		return nil, fmt.Errorf("copy invoices: %w: %w", ErrCopyRefused, err)
 	case err != nil:
 		return nil, fmt.Errorf("copy invoices: %w", err)
 	}

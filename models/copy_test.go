@@ -103,7 +103,7 @@ func TestCopyNewInvoicesStoresWhatInsertStores(t *testing.T) {
 	require.Equal(t, f.stored(t, f.inserted), f.stored(t, f.copid))
 }
 
-// A key stored after all makes COPY fail with ErrStoredMeanwhile and leaves nothing of its
+// A key stored after all makes COPY fail with ErrCopyRefused and leaves nothing of its
 // transaction; outside a WriteTransaction the same call is the INSERT that skips stored keys.
 func TestCopyNewInvoicesRefusesAStoredKey(t *testing.T) {
 	t.Parallel()
@@ -122,7 +122,7 @@ func TestCopyNewInvoicesRefusesAStoredKey(t *testing.T) {
 		_, err := models.CopyNewInvoices(ctx, tx, f.account, f.copid, now, one)
 		return err
 	})
-	require.ErrorIs(t, err, models.ErrStoredMeanwhile)
+	require.ErrorIs(t, err, models.ErrCopyRefused)
 	require.Equal(t, before, f.stored(t, f.copid))
 
 	var written models.Written
