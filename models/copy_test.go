@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -47,8 +48,23 @@ func newCopyFixture(t *testing.T) copyFixture {
 }
 
 // Invoices of every shape a row can take: NULL and set optional fields, a date before 2000 with
-// microseconds, a negative amount, non-ASCII text.
+// microseconds, a negative amount, non-ASCII text; then plain ones, so that COPY takes several
+// statements (models.copyRows).
 func copyRows() models.InvoiceColumns {
+	v := oddRows()
+	for i := range 600 {
+		at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i)
+		v.IDs, v.CustomerIDs = append(v.IDs, fmt.Sprintf("inv_p%03d", i)), append(v.CustomerIDs, "cus_é")
+		v.Types, v.Currencies = append(v.Types, "one-time"), append(v.Currencies, "USD")
+		v.PlanIDs, v.SubscriptionIDs = append(v.PlanIDs, ""), append(v.SubscriptionIDs, "")
+		v.Dates, v.StartDates, v.EndDates = append(v.Dates, at), append(v.StartDates, at), append(v.EndDates, at)
+		v.AmountCents, v.Quantities, v.Discounts = append(v.AmountCents, int64(i)), append(v.Quantities, nil), append(v.Discounts, nil)
+		v.Content, v.Raw = append(v.Content, []byte{byte(i)}), append(v.Raw, []byte{byte(i >> 8), byte(i)})
+	}
+	return v
+}
+
+func oddRows() models.InvoiceColumns {
 	q, d := int64(3), int64(-250)
 	old := time.Date(1999, 12, 31, 23, 59, 59, 123456000, time.UTC)
 	now := time.Date(2026, 2, 3, 4, 5, 6, 7000, time.UTC)
@@ -96,10 +112,14 @@ func TestCopyNewInvoicesStoresWhatInsertStores(t *testing.T) {
 		copied, err = models.CopyNewInvoices(ctx, tx, f.account, f.copid, now, copyRows())
 		return err
 	}))
-	want := models.Written{"inv_1": true, "inv_2": true, "inv_ü": true}
+	want := models.Written{}
+	for _, id := range copyRows().IDs {
+		want[id] = true
+	}
+	require.Len(t, want, 603)
 	require.Equal(t, want, inserted)
 	require.Equal(t, want, copied)
-	require.Len(t, f.stored(t, f.inserted), 3)
+	require.Len(t, f.stored(t, f.inserted), 603)
 	require.Equal(t, f.stored(t, f.inserted), f.stored(t, f.copid))
 }
 
@@ -110,10 +130,10 @@ func TestCopyNewInvoicesRefusesAStoredKey(t *testing.T) {
 	ctx := context.Background()
 	f := newCopyFixture(t)
 	now := models.Now()
-	one := copyRows()
+	one := oddRows()
 	one.IDs[0], one.IDs[1], one.IDs[2] = "inv_2", "inv_x", "inv_y"
 	require.NoError(t, models.WriteTransaction(ctx, f.db.Gorm, func(tx *gorm.DB) error {
-		_, err := models.CopyNewInvoices(ctx, tx, f.account, f.copid, now, copyRows())
+		_, err := models.CopyNewInvoices(ctx, tx, f.account, f.copid, now, oddRows())
 		return err
 	}))
 	before := f.stored(t, f.copid)
