@@ -35,8 +35,7 @@ type kind[R any] struct {
 	insertNew func(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[R]) (models.Written, error)
 	// copyNew is insertNew by COPY, for at least copyMinRows rows: it fails, with an error that
 	// wraps models.ErrCopyRefused, when a row turns out stored or Citus refused the rows (see
-	// writeGroups); nil for
-	// kinds without it.
+	// writeGroups); nil for kinds without it.
 	copyNew func(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[R]) (models.Written, error)
 	// customer returns the customer whose metrics a written row changes; nil for kinds that
 	// change no metrics.
