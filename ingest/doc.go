@@ -9,7 +9,7 @@
 //     digest (content_hash). Large batches whose sampled rows all differ skip the probe.
 //  4. Only rows that differ are written, in one transaction: one upsert per chunk whose RETURNING
 //     gives each row's exact status even under concurrency (invoices found absent are first
-//     inserted on their own, so a new import locks nothing beforehand: by one binary COPY when
+//     inserted on their own, so a new import locks nothing beforehand: by binary COPY when
 //     they are at least copyMinRows, which fails and runs the transaction again with an INSERT
 //     that leaves stored rows alone if one of them was stored after all), then one
 //     recalculation outbox row (invoices). References (customer, plan) are
