@@ -35,15 +35,12 @@ func WriteTransaction(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) err
 	}
 	defer conn.Close()
 	s := db.WithContext(ctx)
-	s.Statement.ConnPool = heldConn{Conn: conn, db: sqlDB}
+	s.Statement.ConnPool = heldConn{conn}
 	return TxError(ctx, s.Transaction(fn))
 }
 
 // heldConn is a pool connection as GORM's connection: its transactions are heldTx.
-type heldConn struct {
-	*sql.Conn
-	db *sql.DB
-}
+type heldConn struct{ *sql.Conn }
 
 // BeginTx begins a transaction that remembers its connection (gorm.ConnPoolBeginner).
 func (c heldConn) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
@@ -51,21 +48,14 @@ func (c heldConn) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPo
 	if err != nil {
 		return nil, err
 	}
-	return &heldTx{Tx: tx, conn: c.Conn, db: c.db}, nil
+	return &heldTx{Tx: tx, conn: c.Conn}, nil
 }
-
-// GetDBConn names the pool, for gorm.DB.DB.
-func (c heldConn) GetDBConn() (*sql.DB, error) { return c.db, nil }
 
 // heldTx is a transaction of a heldConn: GORM runs statements and the commit on the *sql.Tx.
 type heldTx struct {
 	*sql.Tx
 	conn *sql.Conn
-	db   *sql.DB
 }
-
-// GetDBConn names the pool, for gorm.DB.DB.
-func (t *heldTx) GetDBConn() (*sql.DB, error) { return t.db, nil }
 
 // ErrCopyRefused is PostgreSQL refusing CopyNewInvoices' rows in a way the INSERT it replaces
 // would have handled or reported by its own code: one of them is stored after all (23505; the
@@ -94,15 +84,12 @@ func CopyNewInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID
 		return InsertNewInvoices(ctx, tx, account, source, now, v)
 	}
 	var err error
-	for part := range chunks(len(v.IDs), copyRows) {
+	for start := 0; start < len(v.IDs) && err == nil; start += copyRows {
+		data := invoiceCopyData(account, source, now, v, start, min(start+copyRows, len(v.IDs)))
 		err = held.conn.Raw(func(driverConn any) error {
-			pg := driverConn.(*stdlib.Conn).Conn().PgConn()
-			_, err := pg.CopyFrom(ctx, bytes.NewReader(invoiceCopyData(account, source, now, v, part)), copyInvoicesSQL)
+			_, err := driverConn.(*stdlib.Conn).Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), copyInvoicesSQL)
 			return err
 		})
-		if err != nil {
-			break
-		}
 	}
 	var pgErr *pgconn.PgError
 	switch {
@@ -125,21 +112,11 @@ func CopyNewInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID
 // run, and each check registers and forgets slots of its own among them.
 const copyRows = 250
 
-// chunks yields [start, end) ranges of at most size over n.
-func chunks(n, size int) func(yield func([2]int) bool) {
-	return func(yield func([2]int) bool) {
-		for start := 0; start < n; start += size {
-			if !yield([2]int{start, min(start+size, n)}) {
-				return
-			}
-		}
-	}
-}
-
-// invoiceCopyData is rows part[0] to part[1] of v as COPY's binary input, in invoiceCopyColumns.
-func invoiceCopyData(account, source uuid.UUID, now time.Time, v InvoiceColumns, part [2]int) []byte {
-	c := newCopyBuffer(256 * (part[1] - part[0]))
-	for i := part[0]; i < part[1]; i++ {
+// invoiceCopyData is rows start to end (exclusive) of v as COPY's binary input, in
+// invoiceCopyColumns.
+func invoiceCopyData(account, source uuid.UUID, now time.Time, v InvoiceColumns, start, end int) []byte {
+	c := newCopyBuffer(256 * (end - start))
+	for i := start; i < end; i++ {
 		c.row(len(invoiceCopyColumns))
 		c.uuid(account)
 		c.uuid(source)
