@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"invoice-ingest/ingest"
+	"invoice-ingest/models"
 	"invoice-ingest/models/dbtest"
 	"invoice-ingest/validation"
 )
@@ -21,6 +22,16 @@ func raws(rows ...string) validation.Rows {
 		out[i] = json.RawMessage(r)
 	}
 	return validation.Lines(out)
+}
+
+// accountWithSource creates an account named name with one data source, "s", in db.
+func accountWithSource(t *testing.T, db *models.DB, name string) (models.Account, models.DataSource) {
+	t.Helper()
+	acc, _, err := db.CreateAccount(context.Background(), name)
+	require.NoError(t, err)
+	src, _, err := db.CreateDataSource(context.Background(), acc.ID, "s")
+	require.NoError(t, err)
+	return acc, src
 }
 
 func statuses(res []ingest.Result) []ingest.Status {
@@ -103,12 +114,9 @@ func TestBadReferencesAreRowErrors(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := dbtest.DB(t)
-	acc, _, err := db.CreateAccount(ctx, "refs")
-	require.NoError(t, err)
-	_, _, err = db.CreateDataSource(ctx, acc.ID, "s")
-	require.NoError(t, err)
+	acc, _ := accountWithSource(t, db, "refs")
 	svc := &ingest.Service{DB: db}
-	_, err = svc.Customers(ctx, acc.ID, raws(`{"id": "x y", "data_source": "s"}`, `{"id": "x", "data_source": "s"}`), ingest.Options{})
+	_, err := svc.Customers(ctx, acc.ID, raws(`{"id": "x y", "data_source": "s"}`, `{"id": "x", "data_source": "s"}`), ingest.Options{})
 	require.NoError(t, err)
 	_, err = svc.Plans(ctx, acc.ID, raws(`{"id": "z", "data_source": "s", "name": "Z"}`), ingest.Options{})
 	require.NoError(t, err)
@@ -160,12 +168,9 @@ func TestUnchangedByTextOrContent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := dbtest.DB(t)
-	acc, _, err := db.CreateAccount(ctx, "text")
-	require.NoError(t, err)
-	src, _, err := db.CreateDataSource(ctx, acc.ID, "s")
-	require.NoError(t, err)
+	acc, src := accountWithSource(t, db, "text")
 	svc := &ingest.Service{DB: db}
-	_, err = svc.Customers(ctx, acc.ID, raws(`{"id": "c", "data_source": "s"}`), ingest.Options{})
+	_, err := svc.Customers(ctx, acc.ID, raws(`{"id": "c", "data_source": "s"}`), ingest.Options{})
 	require.NoError(t, err)
 	upsert := func(raw string, opt ingest.Options) ingest.Result {
 		t.Helper()
@@ -244,10 +249,7 @@ func TestSampledBatchKeepsExactStatuses(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := dbtest.DB(t)
-	acc, _, err := db.CreateAccount(ctx, "sampled")
-	require.NoError(t, err)
-	_, _, err = db.CreateDataSource(ctx, acc.ID, "s")
-	require.NoError(t, err)
+	acc, _ := accountWithSource(t, db, "sampled")
 	clock := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	svc := &ingest.Service{DB: db, Now: func() time.Time { return clock }}
 	const n = 100
@@ -317,10 +319,7 @@ func TestEveryErrorOfARowIsReported(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := dbtest.DB(t)
-	acc, _, err := db.CreateAccount(ctx, "errors")
-	require.NoError(t, err)
-	_, _, err = db.CreateDataSource(ctx, acc.ID, "s")
-	require.NoError(t, err)
+	acc, _ := accountWithSource(t, db, "errors")
 	svc := &ingest.Service{DB: db}
 	messages := func(r ingest.Result) []string {
 		var out []string

@@ -18,15 +18,12 @@ func TestOverlappingBatchesAreSerial(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := dbtest.DB(t)
-	acc, _, err := db.CreateAccount(ctx, "serial")
-	require.NoError(t, err)
-	src, _, err := db.CreateDataSource(ctx, acc.ID, "s")
-	require.NoError(t, err)
+	acc, src := accountWithSource(t, db, "serial")
 	row := func(id, name string) string {
 		return `{"id": "` + id + `", "data_source": "s", "name": "` + name + `"}`
 	}
 	a, b := &ingest.Service{DB: db}, &ingest.Service{DB: db}
-	_, err = a.Customers(ctx, acc.ID, raws(row("x", "0"), row("y", "0")), ingest.Options{})
+	_, err := a.Customers(ctx, acc.ID, raws(row("x", "0"), row("y", "0")), ingest.Options{})
 	require.NoError(t, err)
 
 	ranB := false

@@ -18,10 +18,7 @@ func TestNewRowsAmongStoredOnesKeepExactStatuses(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := dbtest.DB(t)
-	acc, _, err := db.CreateAccount(ctx, "fresh")
-	require.NoError(t, err)
-	_, _, err = db.CreateDataSource(ctx, acc.ID, "s")
-	require.NoError(t, err)
+	acc, _ := accountWithSource(t, db, "fresh")
 	svc := &ingest.Service{DB: db}
 	customers, err := svc.Customers(ctx, acc.ID, raws(`{"id": "cus_a", "data_source": "s", "name": "A"}`,
 		`{"id": "cus_b", "data_source": "s", "name": "B"}`), ingest.Options{})
@@ -74,12 +71,9 @@ func TestRefusedCopyRunsAgainWithInsert(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := dbtest.DB(t)
-	acc, _, err := db.CreateAccount(ctx, "refused")
-	require.NoError(t, err)
-	_, _, err = db.CreateDataSource(ctx, acc.ID, "s")
-	require.NoError(t, err)
+	acc, _ := accountWithSource(t, db, "refused")
 	svc := &ingest.Service{DB: db}
-	_, err = svc.Customers(ctx, acc.ID, raws(`{"id": "cus_r", "data_source": "s"}`), ingest.Options{})
+	_, err := svc.Customers(ctx, acc.ID, raws(`{"id": "cus_r", "data_source": "s"}`), ingest.Options{})
 	require.NoError(t, err)
 	for _, q := range []string{
 		`CREATE SEQUENCE refuse_once`,
