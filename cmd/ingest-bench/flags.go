@@ -15,6 +15,7 @@ type config struct {
 	rows            int
 	batch           int
 	clients         int
+	rounds          int // times COPY, raw and e2e run back to back (rounds.go)
 	customers       int
 	recalcCustomers int
 	recalcWorkers   int
@@ -42,6 +43,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.rows, "rows", 100000, "invoice rows per pass")
 	fs.IntVar(&c.batch, "batch", 1000, "rows per raw/GORM statement and per e2e JSON request (at most 10000, INGEST_MAX_ROWS)")
 	fs.IntVar(&c.clients, "clients", 4, "concurrent clients (connections) for raw, GORM and e2e")
+	fs.IntVar(&c.rounds, "rounds", 3, "times COPY, raw and e2e run back to back; ratios are the median of each round's")
 	fs.IntVar(&c.customers, "customers", 1000, "customers the invoices are spread over (round-robin)")
 	fs.IntVar(&c.recalcCustomers, "recalc-customers", 10000, "extra customers (10 invoices each) queued for the recalculation drain")
 	fs.IntVar(&c.recalcAccounts, "recalc-accounts", 1, "accounts the -recalc-customers are spread over, each with its own data source (1: the bench's account); e.g. -recalc-customers 10000 -recalc-accounts 1000 drains 1,000 accounts of 10 customers")
@@ -61,8 +63,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	switch {
 	case fs.NArg() > 0:
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
-	case c.rows < 1 || c.customers < 1 || c.clients < 1 || c.recalcWorkers < 1 || c.recalcAccounts < 1:
-		return c, errors.New("-rows, -customers, -clients, -recalc-workers and -recalc-accounts must be at least 1")
+	case c.rows < 1 || c.customers < 1 || c.clients < 1 || c.rounds < 1 || c.recalcWorkers < 1 || c.recalcAccounts < 1:
+		return c, errors.New("-rows, -customers, -clients, -rounds, -recalc-workers and -recalc-accounts must be at least 1")
 	case c.batch < 1 || c.batch > 10000:
 		return c, errors.New("-batch must be 1 to 10000 (the server's INGEST_MAX_ROWS)")
 	case c.recalcCustomers < 0 || c.ndjsonRows < 0 || c.pushRows < 0 || c.preload < 0 || c.freshness < 0 || c.freshnessRate < 1:

@@ -9,6 +9,10 @@
 //     JSON requests over HTTP by concurrent clients (insert, unchanged and update passes), then
 //     the recalculation drain rate of its worker command.
 //
+// COPY, raw and e2e run -rounds times (3 by default), back to back, and every ratio is the median
+// of the ratios within one round (rounds.go): a shared machine's speed moves too much between
+// passes minutes apart for one pass of each to compare.
+//
 // With -preload N it loads N invoices (untimed) and runs the e2e passes and the recalculation
 // drain again at that size.
 //
@@ -72,6 +76,7 @@ type bench struct {
 	source   uuid.UUID
 	apiKey   string
 	results  []result
+	round    int // the -rounds round running, 0 outside them
 	recalc   *result
 	drainCPU cpuUse // of the last drain: the worker's (as server) and PostgreSQL's
 	backfill *backfillResult
@@ -142,11 +147,9 @@ func (b *bench) runSteps(ctx context.Context, srv *server) error {
 		name string
 		fn   func(context.Context) error
 	}{
-		{"COPY", func(ctx context.Context) error { return b.runCopy(ctx, rows) }},
-		{"raw", func(ctx context.Context) error { return b.runRaw(ctx, rows, changed) }},
+		{"rounds", func(ctx context.Context) error { return b.runRounds(ctx, srv, rows, changed) }},
 		{"GORM", func(ctx context.Context) error { return b.runGorm(ctx, rows, changed) }},
 		{"RSS", b.runRSS},
-		{"e2e", func(ctx context.Context) error { return b.runE2E(ctx, srv, rows, changed) }},
 		{"push", func(ctx context.Context) error { return b.runPush(ctx, srv, b.tmp) }},
 		{"recalc", b.runRecalc},
 		{"backfill", func(ctx context.Context) error { return b.runBackfill(ctx, srv) }},

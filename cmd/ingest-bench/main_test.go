@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -20,7 +21,7 @@ func TestSmoke(t *testing.T) {
 		t.Skip("builds and runs the service binary")
 	}
 	var stdout, stderr bytes.Buffer
-	err := run(t.Context(), []string{"-rows", "3000", "-batch", "500", "-clients", "2", "-recalc-customers", "500",
+	err := run(t.Context(), []string{"-rows", "3000", "-batch", "500", "-clients", "2", "-rounds", "2", "-recalc-customers", "500",
 		"-ndjson-rows", "2000", "-push-rows", "2000", "-freshness", "2s", "-freshness-rate", "2000", "-database-url", dbtest.ServerURL()}, &stdout, &stderr)
 	require.NoError(t, err, "stderr:\n%s", stderr.String())
 
@@ -31,7 +32,8 @@ func TestSmoke(t *testing.T) {
 	want := []string{"copy_rows_per_s", "raw_insert_rows_per_s", "raw_unchanged_rows_per_s", "raw_update_rows_per_s",
 		"gorm_insert_rows_per_s", "e2e_insert_rows_per_s", "e2e_unchanged_rows_per_s", "e2e_update_rows_per_s",
 		"recalc_customers_per_s", "copy_pg_cpu_s", "e2e_insert_pg_cpu_s", "freshness_p50_ms", "freshness_p95_ms",
-		"ndjson_rows_per_s", "recalc_worker_cpu_s", "recalc_pg_cpu_s"}
+		"ndjson_rows_per_s", "recalc_worker_cpu_s", "recalc_pg_cpu_s", "rounds", "e2e_insert_x_copy",
+		"e2e_insert_pg_cpu_x_copy", "e2e_unchanged_x_raw"}
 	var keys []string
 	for k, v := range got {
 		keys = append(keys, k)
@@ -47,6 +49,35 @@ func TestSmoke(t *testing.T) {
 	require.Regexp(t, `push: 2000-row ndjson file: .* rows/s \([0-9.]+ x e2e insert.*; [0-9.]+ x e2e@push`, out)
 	require.Regexp(t, `push: 2000-row csv file: .* client peak RSS [1-9][0-9.]* MiB`, out)
 	require.Regexp(t, `Freshness: .* [1-9][0-9]* probes: p50 `, out, "at least one probe saw its write")
+	require.Equal(t, 2.0, got["rounds"])
+	require.Regexp(t, `\n  round 2: COPY [0-9]+ rows/s; e2e insert [0-9.]+ x COPY`, out)
+}
+
+// TestRatiosPairPassesOfOneRound checks the arithmetic of -rounds on made-up passes: a ratio is
+// the median of the ratios within each round, not the ratio of the median rates, and a pass that
+// ran once is compared with the other's median round.
+func TestRatiosPairPassesOfOneRound(t *testing.T) {
+	b := &bench{}
+	pass := func(method string, round int, seconds, pgCPU float64) {
+		b.round = round
+		b.log = func(string, ...any) {}
+		b.add(result{method: method, pass: "insert", rows: 1000, dur: time.Duration(seconds * float64(time.Second)), cpu: cpuUse{pg: pgCPU}})
+	}
+	// The machine halves its speed in round 2 and doubles it in round 3; e2e runs at 0.7, 0.9
+	// and 0.8 x COPY in the three rounds. The ratio of the median rates would be 700/1000.
+	pass("COPY", 1, 1, 1)
+	pass("e2e", 1, 1/0.7, 1.1)
+	pass("COPY", 2, 2, 2)
+	pass("e2e", 2, 2/0.9, 2.4)
+	pass("COPY", 3, 0.5, 0.5)
+	pass("e2e", 3, 0.625, 0.55)
+	pass("GORM", 0, 2, 3)
+
+	require.InDelta(t, 0.8, b.ratio("e2e", "insert", "COPY", "insert", rateOf), 1e-9)
+	require.InDelta(t, 1.1, b.ratio("e2e", "insert", "COPY", "insert", pgCPUOf), 1e-9, "median of 1.1, 1.2 and 1.1")
+	require.InDelta(t, 700, b.rate("e2e", "insert"), 1e-6, "the median round's rate")
+	require.InDelta(t, 0.5, b.ratio("GORM", "insert", "COPY", "insert", rateOf), 1e-9, "500/s against COPY's median 1000/s")
+	require.Equal(t, 1, b.pass("COPY", "insert").round)
 }
 
 // TestGeneratedRowsAreValid checks, without a database, that every generated row passes the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,26 +18,18 @@ type result struct {
 	dur          time.Duration
 	cpu          cpuUse
 	note         string
+	round        int // 1.. for the passes of -rounds (rounds.go), 0 for those that run once
 }
 
 func (r result) rate() float64 { return float64(r.rows) / r.dur.Seconds() }
 
 func (b *bench) add(r result) {
+	r.round = b.round
 	b.results = append(b.results, r)
 	b.log("  %s %s: %d in %.3f s = %.0f/s", r.method, r.pass, r.rows, r.dur.Seconds(), r.rate())
 }
 
-// pass returns method's pass, nil when it did not run.
-func (b *bench) pass(method, pass string) *result {
-	for i := range b.results {
-		if r := &b.results[i]; r.method == method && r.pass == pass {
-			return r
-		}
-	}
-	return nil
-}
-
-// rate returns the rate of method's pass, 0 when it did not run.
+// rate returns the rate of method's pass (its median round), 0 when it did not run.
 func (b *bench) rate(method, pass string) float64 {
 	if r := b.pass(method, pass); r != nil {
 		return r.rate()
@@ -63,6 +56,12 @@ type summary struct {
 	// PostgreSQL CPU seconds of the COPY pass and of the e2e insert pass (same rows).
 	CopyPgCPUS      float64 `json:"copy_pg_cpu_s"`
 	E2EInsertPgCPUS float64 `json:"e2e_insert_pg_cpu_s"`
+	// The issue's three ratios, each the median of the ratios within a round (rounds.go), and how
+	// many rounds there were.
+	Rounds           int     `json:"rounds"`
+	E2EInsertXCopy   float64 `json:"e2e_insert_x_copy"`
+	E2EInsertPgXCopy float64 `json:"e2e_insert_pg_cpu_x_copy"`
+	E2EUnchangedXRaw float64 `json:"e2e_unchanged_x_raw"`
 	// Only when their pass ran (-freshness, -ndjson-rows).
 	FreshnessP50Ms float64 `json:"freshness_p50_ms,omitempty"`
 	FreshnessP95Ms float64 `json:"freshness_p95_ms,omitempty"`
@@ -81,18 +80,21 @@ type preloadedSummary struct {
 	IndexesMiBPerM       float64 `json:"invoices_indexes_mib_per_m_rows_preloaded"`
 }
 
-// target is one of the issue's targets for the e2e figures.
+// target is one of the issues' targets for the e2e rates.
 type target struct {
 	pass    string
-	against string // "raw" or "GORM"
+	against string // "COPY" (its insert pass), "raw" or "GORM" (the same pass)
 	factor  float64
 }
 
 var targets = []target{
-	{"insert", "raw", 0.6}, {"insert", "GORM", 1.0},
+	{"insert", "COPY", 0.8}, {"insert", "raw", 0.6}, {"insert", "GORM", 1.0},
 	{"unchanged", "raw", 1.0},
 	{"update", "raw", 0.6},
 }
+
+// pgCPUTarget is the most PostgreSQL CPU the e2e insert may cost, as a multiple of COPY's.
+const pgCPUTarget = 1.15
 
 // Targets that are not ratios.
 const (
@@ -116,6 +118,7 @@ func (b *bench) report(stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout)
+	b.reportRounds(stdout)
 	b.reportMemory(stdout)
 	b.reportPush(stdout)
 	if r := b.backfill; r != nil {
@@ -158,24 +161,36 @@ func (b *bench) reportHeader(stdout io.Writer) {
 	fmt.Fprintln(stdout)
 }
 
-// reportTable prints one line per pass, then the recalculation drain, whose unit is customers.
+// reportTable prints one line per pass (its median round, with the median of its ratios within
+// a round), then the recalculation drain, whose unit is customers.
 func (b *bench) reportTable(stdout io.Writer) error {
-	copyRate := b.rate("COPY", "insert")
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "method\tpass\trows\tseconds\trows/s\tx COPY\tx raw\tCPU s bench/server/pg\ttarget")
-	for _, r := range b.results {
+	for _, k := range b.passKeys() {
+		r := b.pass(k[0], k[1])
 		xraw := "-"
-		if raw := b.rate("raw", r.pass); raw > 0 && r.method != "COPY" {
-			xraw = fmt.Sprintf("%.2f", r.rate()/raw)
+		if b.rate("raw", r.pass) > 0 && r.method != "COPY" {
+			xraw = fmt.Sprintf("%.2f", b.ratio(r.method, r.pass, "raw", r.pass, rateOf))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%.3f\t%.0f\t%.2f\t%s\t%.2f / %.2f / %.2f\t%s\n", r.method, r.pass, r.rows, r.dur.Seconds(), r.rate(),
-			r.rate()/copyRate, xraw, r.cpu.bench, r.cpu.server, r.cpu.pg, strings.Join(b.verdicts(r), "; "))
+			b.ratio(r.method, r.pass, "COPY", "insert", rateOf), xraw, r.cpu.bench, r.cpu.server, r.cpu.pg, strings.Join(b.verdicts(*r), "; "))
 	}
 	if r := b.recalc; r != nil {
 		fmt.Fprintf(tw, "%s\t%s\t%d cust\t%.3f\t%.0f cust/s\t-\t-\t%.2f / %.2f / %.2f\t>= %d/s: %s; %s\n", r.method, r.pass, r.rows, r.dur.Seconds(),
 			r.rate(), r.cpu.bench, r.cpu.server, r.cpu.pg, recalcTarget, verdict(r.rate() >= recalcTarget), r.note)
 	}
 	return tw.Flush()
+}
+
+// passKeys are the (method, pass) pairs that ran, in the order they first ran.
+func (b *bench) passKeys() [][2]string {
+	var keys [][2]string
+	for _, r := range b.results {
+		if k := [2]string{r.method, r.pass}; !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 // verdicts is the target column of r: the e2e targets of its pass, then its note.
@@ -186,8 +201,16 @@ func (b *bench) verdicts(r result) []string {
 			if t.pass != r.pass {
 				continue
 			}
-			base := b.rate(t.against, t.pass)
-			tgt = append(tgt, fmt.Sprintf(">= %.1f x %s: %s (%.2f)", t.factor, t.against, verdict(r.rate() >= t.factor*base), r.rate()/base))
+			basePass := t.pass
+			if t.against == "COPY" {
+				basePass = "insert"
+			}
+			x := b.ratio(r.method, r.pass, t.against, basePass, rateOf)
+			tgt = append(tgt, fmt.Sprintf(">= %.1f x %s: %s (%.2f)", t.factor, t.against, verdict(x >= t.factor), x))
+		}
+		if r.pass == "insert" {
+			x := b.ratio("e2e", "insert", "COPY", "insert", pgCPUOf)
+			tgt = append(tgt, fmt.Sprintf("PG CPU <= %.2f x COPY's: %s (%.2f)", pgCPUTarget, verdict(x <= pgCPUTarget), x))
 		}
 	}
 	if r.note != "" {
@@ -237,6 +260,10 @@ func (b *bench) summary() summary {
 	if r := b.pass("e2e", "insert"); r != nil {
 		s.E2EInsertPgCPUS = round2(r.cpu.pg)
 	}
+	s.Rounds = b.cfg.rounds
+	s.E2EInsertXCopy = round2(b.ratio("e2e", "insert", "COPY", "insert", rateOf))
+	s.E2EInsertPgXCopy = round2(b.ratio("e2e", "insert", "COPY", "insert", pgCPUOf))
+	s.E2EUnchangedXRaw = round2(b.ratio("e2e", "unchanged", "raw", "unchanged", rateOf))
 	if f := b.fresh; f != nil && len(f.delays) > 0 {
 		s.FreshnessP50Ms, s.FreshnessP95Ms = round(f.quantile(0.5)), round(f.quantile(0.95))
 	}
