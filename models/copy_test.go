@@ -21,9 +21,11 @@ type copyFixture struct {
 	inserted, copid uuid.UUID
 }
 
-func newCopyFixture(t *testing.T) copyFixture {
+func newCopyFixture(t *testing.T) copyFixture { return newCopyFixtureIn(t, dbtest.DB(t)) }
+
+// newCopyFixtureIn is newCopyFixture in the database db.
+func newCopyFixtureIn(t *testing.T, db *models.DB) copyFixture {
 	ctx := context.Background()
-	db := dbtest.DB(t)
 	acc, _, err := db.CreateAccount(ctx, "copy")
 	require.NoError(t, err)
 	f := copyFixture{db: db, account: acc.ID}

@@ -29,7 +29,10 @@ type Stored struct {
 // probeSQL is one primary-key probe per id, whatever the statistics say: LIMIT 1 keeps the planner
 // from flattening the LATERAL subquery into a join, which on a young table (no statistics yet) it
 // would run as a hash of every stored row of the source, making a first import quadratic. Rows
-// byte-identical to their stored row (state 1) are not returned.
+// byte-identical to their stored row (state 1) are not returned. It is planned at every run, with
+// the table's size at that moment: a plan cached for the connection (a prepared statement) made
+// while the table was empty and vacuumed runs a sequential scan for every id, and keeps doing so
+// as the table grows until the next ANALYZE.
 func probeSQL(e Entity) string {
 	return `SELECT k.n, coalesce(t.state, 0::int2), CASE WHEN t.state = 2 THEN t.content_hash END
 		FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS k(id, raw_hash, n)
@@ -54,7 +57,7 @@ func ProbeStored(ctx context.Context, db *gorm.DB, e Entity, account, source uui
 	for i := range out {
 		out[i].State = SameText // unless it comes back
 	}
-	rs, err := query(db.WithContext(ctx), probeSQLs[e], preparedArgs(db, [16]byte(account), [16]byte(source), ids, rawHashes)...)
+	rs, err := query(db.WithContext(ctx), probeSQLs[e], [16]byte(account), [16]byte(source), ids, rawHashes)
 	if err != nil {
 		return nil, fmt.Errorf("read stored %s: %w", e, err)
 	}
@@ -95,7 +98,8 @@ func ExistingIDs(ctx context.Context, db *gorm.DB, e Entity, account, source uui
 }
 
 // lockUnchangedSQL share-locks, in id order, the live rows whose stored text digest or content
-// digest still equals the one given, and returns their positions.
+// digest still equals the one given, and returns their positions. Planned at every run, like
+// probeSQL: its join, too, would keep a plan made on an empty table.
 func lockUnchangedSQL(e Entity) string {
 	return `SELECT k.n FROM unnest($3::text[], $4::bytea[], $5::bytea[]) WITH ORDINALITY AS k(id, raw_hash, content_hash, n)
 		JOIN ` + string(e) + ` t ON t.account_id = $1 AND t.source_id = $2 AND t.id = k.id
@@ -116,7 +120,7 @@ func LockUnchanged(ctx context.Context, tx *gorm.DB, e Entity, account, source u
 	if len(ids) == 0 {
 		return true, nil
 	}
-	rs, err := query(tx.WithContext(ctx), lockUnchangedSQLs[e], preparedArgs(tx, [16]byte(account), [16]byte(source), ids, rawHashes, contentHashes)...)
+	rs, err := query(tx.WithContext(ctx), lockUnchangedSQLs[e], [16]byte(account), [16]byte(source), ids, rawHashes, contentHashes)
 	if err != nil {
 		return false, fmt.Errorf("lock unchanged %s: %w", e, err)
 	}

@@ -10,9 +10,11 @@ import (
 // prepared, passed as a statement's first argument, makes pgx run it as a prepared statement
 // cached per connection, instead of the pool's default of planning every execution with its real
 // parameters (see Open). PostgreSQL then soon settles on a generic plan and skips planning, which
-// is a large share of what a re-sent batch costs it. Only statements whose plan cannot depend on
-// the arrays' lengths use it: one primary-key probe per element (ProbeStored), or INSERT ...
-// SELECT FROM unnest (the upserts).
+// is a large share of what a re-sent batch costs it. Only statements whose plan depends neither on
+// the arrays' lengths nor on the size of a table they read use it: INSERT ... SELECT FROM unnest
+// (the upserts), whose conflicts go through the unique index whatever the statistics say. A plan
+// that can choose between a scan and an index (ProbeStored, LockUnchanged) must not be cached: made
+// while a table was empty and vacuumed, it keeps scanning it as it grows.
 const prepared = pgx.QueryExecModeCacheStatement
 
 // preparedArgs puts prepared in front of args, unless GORM prepares statements itself
