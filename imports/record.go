@@ -145,7 +145,11 @@ func RecordChunk(tx *gorm.DB, h Header, b Batch) error {
 }
 
 // record runs head (the imp CTE) with the batch's counts, sources, the current instant (this
-// process's clock: Citus refuses volatile functions in an UPDATE), error rows and answer.
+// process's clock: Citus refuses volatile functions in an UPDATE), error rows and answer. Only a
+// statement that just inserts runs prepared (a plan cached for the connection): one that updates
+// a row by its key (a stream's import row, an Idempotency-Key's row) is planned at every run,
+// since a plan cached while its table was empty and vacuumed would read the whole table for
+// every update as the table grows (see models.Prepared).
 func record(tx *gorm.DB, head string, args []any, b Batch) error {
 	args = append(args, b.Rows, b.Inserted, b.Updated, b.Unchanged, b.Errors, uuids(b.Sources), models.Now())
 	e := errorArrays(b.ErrorRows)
@@ -160,12 +164,15 @@ func record(tx *gorm.DB, head string, args []any, b Batch) error {
 		query += ", async AS (SELECT 1)"
 	}
 	if b.Answer == nil {
-		return tx.Exec(query+"\nSELECT (SELECT count(*) FROM async)", models.Prepared(tx, args...)...).Error
+		if head == insertImportSQL {
+			args = models.Prepared(tx, args...)
+		}
+		return tx.Exec(query+"\nSELECT (SELECT count(*) FROM async)", args...).Error
 	}
 	query += keyCTE(len(args) + 1)
 	args = append(args, b.Answer.Key, [16]byte(b.Answer.Token), b.Answer.Status, b.Answer.Body)
 	var stored int
-	if err := tx.Raw(query, models.Prepared(tx, args...)...).Row().Scan(&stored); err != nil {
+	if err := tx.Raw(query, args...).Row().Scan(&stored); err != nil {
 		return fmt.Errorf("record import: %w", err)
 	}
 	if stored != 1 {

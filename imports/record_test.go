@@ -7,8 +7,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"invoice-ingest/imports"
+	"invoice-ingest/models"
 	"invoice-ingest/models/dbtest"
 )
 
@@ -49,4 +51,42 @@ func TestRecordAndRead(t *testing.T) {
 	require.Equal(t, imports.Running, got.Status)
 	require.Nil(t, got.Metrics.CaughtUpAt)
 	require.EqualValues(t, 6, got.Counts.Unchanged)
+}
+
+// TestChunkRecordStaysOnTheIndexAsImportsGrows records a stream's chunks on one connection while
+// imports, vacuumed empty, fills with other imports (no ANALYZE in between, as with autovacuum
+// off): each chunk's update must still find its import row by key, not read the table.
+func TestChunkRecordStaysOnTheIndexAsImportsGrows(t *testing.T) {
+	ctx := context.Background()
+	db, err := models.Open(ctx, dbtest.NewDatabase(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	acc, _, err := db.CreateAccount(ctx, "a")
+	require.NoError(t, err)
+	require.NoError(t, db.Gorm.Exec("VACUUM ANALYZE imports").Error)
+
+	h := imports.Header{AccountID: acc.ID, ID: uuid.New(), KeyID: uuid.New(), Entity: "invoices",
+		ContentType: "application/x-ndjson", StartedAt: time.Now().UTC()}
+	chunk := imports.Batch{Counts: imports.Counts{Rows: 1, Inserted: 1}}
+	seqScans := func(tx *gorm.DB) (n int64) {
+		require.NoError(t, tx.Raw(`SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'imports'`).Scan(&n).Error)
+		return n
+	}
+	require.NoError(t, models.Transaction(ctx, db.Gorm, func(tx *gorm.DB) error {
+		require.NoError(t, imports.Begin(ctx, tx, h))
+		for range 10 { // more than the five runs after which PostgreSQL may settle on a cached plan
+			require.NoError(t, imports.RecordChunk(tx, h, chunk))
+		}
+		require.NoError(t, tx.Exec(`INSERT INTO imports (account_id, id, entity, status, dry_run, content_type, key_id, started_at, heartbeat_at)
+			SELECT ?, gen_random_uuid(), 'invoices', 'completed', false, 'application/json', ?, now(), now()
+			FROM generate_series(1, 5000)`, acc.ID, h.KeyID).Error)
+
+		before := seqScans(tx)
+		require.NoError(t, imports.RecordChunk(tx, h, chunk))
+		require.Equal(t, before, seqScans(tx), "the chunk's update read the imports table")
+		return nil
+	}))
+	got, err := imports.Get(ctx, db.Gorm, acc.ID, h.ID)
+	require.NoError(t, err)
+	require.EqualValues(t, 11, got.Counts.Inserted)
 }

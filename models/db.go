@@ -82,6 +82,11 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	sqlDB.SetMaxOpenConns(o.maxConns)
 	sqlDB.SetMaxIdleConns(o.maxConns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	// A busy connection would otherwise live as long as the process, and with it every plan its
+	// server session cached: ours (Prepared) and PostgreSQL's own for the foreign-key checks, which
+	// a table that grew from empty with no ANALYZE since (autovacuum off) leaves on sequential
+	// scans. An hour bounds how long such a plan can outlive the table it was made for.
+	sqlDB.SetConnMaxLifetime(time.Hour)
 	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{
 		Logger:                 gormLogger(o.log),
 		SkipDefaultTransaction: true,

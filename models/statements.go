@@ -43,6 +43,8 @@ func query(db *gorm.DB, q string, args ...any) (*sql.Rows, error) {
 // Prepared is preparedArgs for the statements of other packages (recalc's queue and write-back)
 // run through db, the pool or a GORM transaction: pgx prepares each once per connection and
 // PostgreSQL soon reuses a generic plan, which for the many short statements of a small
-// account's recalculation is a large share of their cost. Only for statements whose plan does
-// not depend on the lengths of their arrays.
+// account's recalculation is a large share of their cost. Only for statements whose plan depends
+// neither on the lengths of their arrays nor on the size of a table they read: plain inserts, or
+// reads in a transaction that turned sequential scans off (recalc's indexesOnly). A plan cached
+// while a table was empty and vacuumed reads all of it at every run as it grows.
 func Prepared(db *gorm.DB, args ...any) []any { return preparedArgs(db, args...) }
