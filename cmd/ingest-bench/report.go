@@ -233,9 +233,9 @@ func (b *bench) reportMemory(stdout io.Writer) {
 			tgt += ": " + verdict(m.peak < ndjsonTargetMiB)
 		}
 		rate := float64(m.rows) / m.dur.Seconds()
-		fmt.Fprintf(stdout, "NDJSON: one stream of %d rows to a fresh server: %.3f s, %.0f rows/s (%.2f x the e2e insert of %d clients, target >= 0.9; %.2f x raw insert); server peak RSS %.1f MiB (%.1f after warm-up; %s)\n",
+		fmt.Fprintf(stdout, "NDJSON: one stream of %d rows to a fresh server: %.3f s, %.0f rows/s (%.2f x the e2e insert of %d clients, target >= 0.9; %.2f x raw insert); CPU s bench/server/pg %.2f / %.2f / %.2f; server peak RSS %.1f MiB (%.1f after warm-up; %s)\n",
 			m.rows, m.dur.Seconds(), rate, rate/b.rate("e2e", "insert"), b.cfg.clients, rate/b.rate("raw", "insert"),
-			m.peak, m.before, tgt)
+			m.cpu.bench, m.cpu.server, m.cpu.pg, m.peak, m.before, tgt)
 	}
 }
 
