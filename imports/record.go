@@ -136,21 +136,22 @@ SELECT (SELECT count(*) FROM stored) + 0 * (SELECT count(*) FROM async)`, n+2, n
 // the batch wrote nothing.
 func RecordRequest(tx *gorm.DB, h Header, b Batch) error {
 	args := []any{[16]byte(h.AccountID), [16]byte(h.ID), h.Entity, h.DryRun, h.ContentType, [16]byte(h.KeyID), h.StartedAt}
-	return record(tx, insertImportSQL, args, b)
+	return record(tx, insertImportSQL, true, args, b)
 }
 
 // RecordChunk adds one chunk of an NDJSON import (see Begin) in one statement run in tx.
 func RecordChunk(tx *gorm.DB, h Header, b Batch) error {
-	return record(tx, chunkImportSQL, []any{[16]byte(h.AccountID), [16]byte(h.ID)}, b)
+	return record(tx, chunkImportSQL, false, []any{[16]byte(h.AccountID), [16]byte(h.ID)}, b)
 }
 
 // record runs head (the imp CTE) with the batch's counts, sources, the current instant (this
 // process's clock: Citus refuses volatile functions in an UPDATE), error rows and answer. Only a
-// statement that just inserts runs prepared (a plan cached for the connection): one that updates
-// a row by its key (a stream's import row, an Idempotency-Key's row) is planned at every run,
-// since a plan cached while its table was empty and vacuumed would read the whole table for
-// every update as the table grows (see models.Prepared).
-func record(tx *gorm.DB, head string, args []any, b Batch) error {
+// statement that just inserts (inserting: head inserts, and no answer is stored) runs prepared,
+// a plan cached for the connection: one that updates a row by its key (a stream's import row,
+// an Idempotency-Key's row) is planned at every run, since a plan cached while its table was
+// empty and vacuumed would read the whole table for every update as the table grows (see
+// models.Prepared).
+func record(tx *gorm.DB, head string, inserting bool, args []any, b Batch) error {
 	args = append(args, b.Rows, b.Inserted, b.Updated, b.Unchanged, b.Errors, uuids(b.Sources), models.Now())
 	e := errorArrays(b.ErrorRows)
 	query := head
@@ -164,7 +165,7 @@ func record(tx *gorm.DB, head string, args []any, b Batch) error {
 		query += ", async AS (SELECT 1)"
 	}
 	if b.Answer == nil {
-		if head == insertImportSQL {
+		if inserting {
 			args = models.Prepared(tx, args...)
 		}
 		return tx.Exec(query+"\nSELECT (SELECT count(*) FROM async)", args...).Error

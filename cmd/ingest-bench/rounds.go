@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -56,7 +57,7 @@ func (b *bench) pass(method, pass string) *result {
 	if len(all) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(all, func(x, y *result) int { return cmpFloat(x.rate(), y.rate()) })
+	slices.SortStableFunc(all, func(x, y *result) int { return cmp.Compare(x.rate(), y.rate()) })
 	return all[(len(all)-1)/2]
 }
 
@@ -86,16 +87,6 @@ func (b *bench) ratio(method, pass, against, againstPass string, f func(*result)
 
 func rateOf(r *result) float64  { return r.rate() }
 func pgCPUOf(r *result) float64 { return r.cpu.pg }
-
-func cmpFloat(x, y float64) int {
-	switch {
-	case x < y:
-		return -1
-	case x > y:
-		return 1
-	}
-	return 0
-}
 
 // reportRounds prints each round's ratios, so that the spread behind the medians is in the
 // output too.
