@@ -99,7 +99,7 @@ func TestGeneratedRowsAreValid(t *testing.T) {
 }
 
 func TestFlags(t *testing.T) {
-	for _, args := range [][]string{{"-batch", "0"}, {"-batch", "10001"}, {"-clients", "0"}, {"-rows", "-1"}, {"extra"}} {
+	for _, args := range [][]string{{"-batch", "0"}, {"-batch", "10001"}, {"-clients", "0"}, {"-rows", "-1"}, {"-rounds", "0"}, {"extra"}} {
 		_, err := parseFlags(args, &bytes.Buffer{})
 		require.Error(t, err, "%v", args)
 	}
@@ -109,4 +109,5 @@ func TestFlags(t *testing.T) {
 	require.Equal(t, 1000, c.batch)
 	require.Equal(t, 4, c.clients)
 	require.Equal(t, 1000, c.customers)
+	require.Equal(t, 3, c.rounds)
 }
