@@ -33,7 +33,7 @@ func readKeys[R any](k *kind[R], raws validation.Rows) []row[R] {
 	for i := range rows {
 		r := &rows[i]
 		r.index, r.raw = i, raws.At(i)
-		if id, source, ok := validation.RowKey(r.raw, validJSON); ok {
+		if id, source, ok := raws.Key(i); ok {
 			r.id, r.sourceRef = id, source
 			continue
 		}

@@ -76,3 +76,22 @@ func BenchmarkDecodeBody(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeBodyKeys splits the same body and reads every row's key: what ingest does
+// with a JSON body before it looks for the stored rows.
+func BenchmarkDecodeBodyKeys(b *testing.B) {
+	body := invoiceBody(10000)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		rows, err := DecodeBody(body, 0)
+		if err != nil || rows.Len() != 10000 {
+			b.Fatal(err, rows.Len())
+		}
+		for i := range rows.Len() {
+			if _, _, ok := rows.Key(i); !ok {
+				b.Fatal("no key", i)
+			}
+		}
+	}
+}

@@ -20,32 +20,32 @@ var ErrTooManyRows = errors.New("too many rows")
 // JSON, a top-level string, number, boolean or null, trailing garbage) returns an error wrapping
 // ErrBody.
 //
-// An array of more than maxRows elements (maxRows <= 0: no limit) stops with an error wrapping
-// ErrTooManyRows as soon as that is known, so a small body of tiny elements ("[0,0,0,...]": 16
-// million rows in 32 MiB) cannot make the caller allocate a row slice hundreds of times its size.
+// An array of more than maxRows elements (maxRows <= 0: no limit) returns an error wrapping
+// ErrTooManyRows (once the body is known to be valid JSON); rows past maxRows are checked but not
+// kept, so a small body of tiny elements ("[0,0,0,...]": 16 million rows in 32 MiB) cannot make
+// the caller allocate a row slice hundreds of times its size.
 func DecodeBody(body []byte, maxRows int) (Rows, error) {
 	start := skipSpace(body, 0)
 	if start == len(body) {
 		return Rows{}, fmt.Errorf("%w: body is empty", ErrBody)
 	}
+	if body[start] == '[' {
+		rows, keys, ok, tooMany := splitArray(body, start, maxRows)
+		switch {
+		case !ok:
+			return Rows{}, fmt.Errorf("%w: %s", ErrBody, syntaxProblem(body))
+		case tooMany:
+			return Rows{}, fmt.Errorf("%w: more than %d", ErrTooManyRows, maxRows)
+		}
+		return Rows{raw: rows, keys: keys, valid: true}, nil
+	}
 	if !validJSON(body) {
 		return Rows{}, fmt.Errorf("%w: %s", ErrBody, syntaxProblem(body))
 	}
-	switch body[start] {
-	case '{':
+	if body[start] == '{' {
 		return Rows{raw: []json.RawMessage{body[start:valueEnd(body, start)]}, valid: true}, nil
-	case '[':
-		rows := make([]json.RawMessage, 0, rowsGuess(len(body), maxRows))
-		for m := newMembers(body, start); m.next(); {
-			if maxRows > 0 && len(rows) == maxRows {
-				return Rows{}, fmt.Errorf("%w: more than %d", ErrTooManyRows, maxRows)
-			}
-			rows = append(rows, m.value)
-		}
-		return Rows{raw: rows, valid: true}, nil
-	default:
-		return Rows{}, fmt.Errorf("%w: must be a JSON object or an array of objects", ErrBody)
 	}
+	return Rows{}, fmt.Errorf("%w: must be a JSON object or an array of objects", ErrBody)
 }
 
 // rowsGuess sizes the row slice up front from a typical row of a few hundred bytes, so that a

@@ -110,6 +110,31 @@ func TestDecodeBodyLimit(t *testing.T) {
 
 	_, err = decodeRaw([]byte(`[{},`), 1)
 	require.ErrorIs(t, err, ErrBody, "a broken body is a 400 whatever its length")
+	_, err = decodeRaw([]byte(`[{},{},{"id":}]`), 1)
+	require.ErrorIs(t, err, ErrBody, "rows past the limit are still checked")
+}
+
+// TestDecodeBodyKeys checks the keys DecodeBody notes while it splits an array: what RowKey reads
+// of each row, which lets ingest skip reading the rows again.
+func TestDecodeBodyKeys(t *testing.T) {
+	t.Parallel()
+	body := []byte(`[{"id":"a","data_source":"s"}, {"data_source":"s","id":"a","id":"b"},
+		{"\u0069d":"c","data_source":"s\u00e9","x":{"id":"nested"}}, {"id":"d"}, {"id":5,"data_source":"s"},
+		{"id":"` + strings.Repeat("x", 300) + `","data_source":"s"}, "row", [{"id":"e","data_source":"s"}], {}]`)
+	rows, err := DecodeBody(body, 0)
+	require.NoError(t, err)
+	type key struct {
+		id, source string
+		ok         bool
+	}
+	want := []key{{"a", "s", true}, {"b", "s", true}, {"c", "sé", true}, {"d", "", false}, {}, {}, {}, {}, {}}
+	require.Equal(t, len(want), rows.Len())
+	for i := range want {
+		id, source, ok := rows.Key(i)
+		require.Equal(t, want[i], key{id, source, ok}, "row %d", i)
+		wantID, wantSource, wantOK := RowKey(rows.At(i), true)
+		require.Equal(t, key{wantID, wantSource, wantOK}, key{id, source, ok}, "row %d as RowKey reads it", i)
+	}
 }
 
 func TestDecodeBodyManyRows(t *testing.T) {

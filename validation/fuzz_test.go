@@ -57,6 +57,7 @@ func FuzzDecodeAndParse(f *testing.F) {
 				}
 				checkMembers(t, r)
 			}
+			checkKeys(t, body)
 		}
 		// The Parse functions must also survive raw text that DecodeBody never hands out (an NDJSON
 		// line can be anything), so the whole body is parsed as one row too.
@@ -112,6 +113,22 @@ func checkMembers(t *testing.T, row []byte) {
 	for name, value := range want {
 		if string(got[name]) != string(value) {
 			t.Fatalf("member %q of %q is %q, encoding/json says %q", name, row, got[name], value)
+		}
+	}
+}
+
+// checkKeys compares each row's key as DecodeBody noted it with RowKey's reading of the row.
+func checkKeys(t *testing.T, body []byte) {
+	rows, err := DecodeBody(body, 0)
+	if err != nil {
+		t.Fatalf("DecodeBody: %v", err)
+	}
+	for i := range rows.Len() {
+		id, source, ok := rows.Key(i)
+		wantID, wantSource, wantOK := RowKey(rows.At(i), false)
+		if id != wantID || source != wantSource || ok != wantOK {
+			t.Fatalf("row %d %q: key (%q, %q, %v), RowKey says (%q, %q, %v)",
+				i, rows.At(i), id, source, ok, wantID, wantSource, wantOK)
 		}
 	}
 }

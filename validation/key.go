@@ -8,24 +8,42 @@ import "encoding/json"
 // not valid JSON (checked unless knownValid), not an object, or either field would fail its check:
 // the caller then parses the row in full and reports its errors.
 func RowKey(raw json.RawMessage, knownValid bool) (id, dataSource string, ok bool) {
-	m, errs := openRow(raw, knownValid)
+	if !knownValid { // one walk that checks the JSON and finds the members
+		start := skipSpace(raw, 0)
+		if start >= len(raw) || raw[start] != '{' {
+			return "", "", false
+		}
+		end, key := objectEndValid(raw, start, 0)
+		if end < 0 || skipSpace(raw, end) != len(raw) {
+			return "", "", false
+		}
+		return key.read()
+	}
+	m, errs := openRow(raw, true)
 	if errs != nil {
 		return "", "", false
 	}
-	var rawID, rawSource []byte
+	key := rowKeyText{object: true}
 	for m.next() { // the last of two members with one name wins, as in the full parse
 		switch string(m.key) {
 		case "id":
-			rawID = m.value
+			key.id = m.value
 		case "data_source":
-			rawSource = m.value
+			key.source = m.value
 		}
 	}
-	id, ok = keyText(rawID)
-	if !ok {
+	return key.read()
+}
+
+// read returns the id and data_source of a row whose key members are k, as RowKey does.
+func (k rowKeyText) read() (id, dataSource string, ok bool) {
+	if !k.object {
 		return "", "", false
 	}
-	dataSource, ok = keyText(rawSource)
+	if id, ok = keyText(k.id); !ok {
+		return "", "", false
+	}
+	dataSource, ok = keyText(k.source)
 	return id, dataSource, ok
 }
 

@@ -49,7 +49,8 @@ func checkRowKey(t *testing.T, raw []byte) {
 			assert.True(t, ok, "RowKey refuses %q, which parses as a valid %s", raw, kind)
 		}
 	}
-	if ok && json.Valid(raw) {
+	if ok {
+		assert.True(t, json.Valid(raw), "RowKey accepts %q, which is not valid JSON", raw)
 		_, _, okValid := RowKey(raw, true)
 		assert.True(t, okValid)
 	}

@@ -12,22 +12,29 @@ const maxNestingDepth = 10000
 
 // validJSON reports whether b is exactly one JSON value, optionally surrounded by white space, as
 // encoding/json.Valid does.
+func validJSON(b []byte) bool {
+	i := valueEndValid(b, 0, 0)
+	return i >= 0 && skipSpace(b, i) == len(b)
+}
+
+// valueEndValid checks the JSON value that starts at b[i], after optional white space, and returns
+// the index just past it, or -1. depth is how many arrays and objects enclose the value: with
+// them, at most maxNestingDepth may be open at once.
 //
 // It walks b once, without recursion. stack holds the kind ('{' or '[') of every array and object
 // still open; the matching closer is that byte + 2 ('}' or ']').
-func validJSON(b []byte) bool {
+func valueEndValid(b []byte, i, depth int) int {
 	var buf [64]byte // enough for any sane body without allocating
 	stack := buf[:0]
-	i := 0
 	for {
 		// A value must start at b[i], after white space.
 		i = skipSpace(b, i)
 		if i >= len(b) {
-			return false
+			return -1
 		}
 		if c := b[i]; c == '{' || c == '[' {
-			if len(stack) == maxNestingDepth {
-				return false
+			if depth+len(stack) == maxNestingDepth {
+				return -1
 			}
 			i = skipSpace(b, i+1)
 			if i >= len(b) || b[i] != c+2 {
@@ -35,24 +42,24 @@ func validJSON(b []byte) bool {
 				stack = append(stack, c)
 				if c == '{' {
 					if i = memberValueStart(b, i); i < 0 {
-						return false
+						return -1
 					}
 				}
 				continue
 			}
 			i++ // an empty array or object is a complete value
 		} else if i = scalarEnd(b, i); i < 0 {
-			return false
+			return -1
 		}
 
 		// A value ended just before b[i]: close what it completes, until a comma asks for the next.
 		for {
-			i = skipSpace(b, i)
 			if len(stack) == 0 {
-				return i == len(b) // nothing may follow the top-level value
+				return i
 			}
+			i = skipSpace(b, i)
 			if i >= len(b) {
-				return false
+				return -1
 			}
 			kind := stack[len(stack)-1]
 			if b[i] == kind+2 {
@@ -61,12 +68,12 @@ func validJSON(b []byte) bool {
 				continue
 			}
 			if b[i] != ',' {
-				return false
+				return -1
 			}
 			i++
 			if kind == '{' {
 				if i = memberValueStart(b, i); i < 0 {
-					return false
+					return -1
 				}
 			}
 			break
