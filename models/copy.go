@@ -84,12 +84,16 @@ func CopyNewInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID
 		return InsertNewInvoices(ctx, tx, account, source, now, v)
 	}
 	var err error
+	buf := getCopyBuffer()
 	for start := 0; start < len(v.IDs) && err == nil; start += copyRows {
-		data := invoiceCopyData(account, source, now, v, start, min(start+copyRows, len(v.IDs)))
+		data := invoiceCopyData(buf, account, source, now, v, start, min(start+copyRows, len(v.IDs)))
 		err = held.conn.Raw(func(driverConn any) error {
 			_, err := driverConn.(*stdlib.Conn).Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data), copyInvoicesSQL)
 			return err
 		})
+	}
+	if err == nil { // after some failures pgx may still be reading the buffer
+		putCopyBuffer(buf)
 	}
 	var pgErr *pgconn.PgError
 	switch {
@@ -114,8 +118,8 @@ const copyRows = 250
 
 // invoiceCopyData is rows start to end (exclusive) of v as COPY's binary input, in
 // invoiceCopyColumns.
-func invoiceCopyData(account, source uuid.UUID, now time.Time, v InvoiceColumns, start, end int) []byte {
-	c := newCopyBuffer(256 * (end - start))
+func invoiceCopyData(c *copyBuffer, account, source uuid.UUID, now time.Time, v InvoiceColumns, start, end int) []byte {
+	c.start(256 * (end - start))
 	for i := start; i < end; i++ {
 		c.row(len(invoiceCopyColumns))
 		c.uuid(account)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -56,26 +57,13 @@ func Enqueue(ctx context.Context, tx *gorm.DB, keys []CustomerKey) error {
 // EnqueueImport is Enqueue for a write of an import (uuid.Nil: none): the outbox rows name the
 // import, and its progress counts the customers as pending until their metrics reflect it.
 func EnqueueImport(ctx context.Context, tx *gorm.DB, importID uuid.UUID, keys []CustomerKey) error {
-	type group struct{ account, source uuid.UUID }
-	var order []group
-	customers := make(map[group][]string, 1)
-	seen := make(map[CustomerKey]struct{}, len(keys))
-	for _, k := range keys {
-		if _, dup := seen[k]; dup {
-			continue
-		}
-		seen[k] = struct{}{}
-		g := group{k.AccountID, k.SourceID}
-		if _, ok := customers[g]; !ok {
-			order = append(order, g)
-		}
-		customers[g] = append(customers[g], k.CustomerID)
-	}
-	for _, g := range order {
+	for len(keys) > 0 {
+		account, source := keys[0].AccountID, keys[0].SourceID
+		var ids []string
+		ids, keys = customersOf(keys, account, source)
 		// De-duplicated, in no particular order: whoever reads the row orders what it takes
 		// (sorting a write's thousand names cost its server as much as the statement).
-		ids := customers[g]
-		query, args := enqueueSQL, []any{[16]byte(g.account), [16]byte(g.source), ids, g.account.String()}
+		query, args := enqueueSQL, []any{[16]byte(account), [16]byte(source), textArray(ids), account.String()}
 		if importID != uuid.Nil {
 			query, args = enqueueImportSQL, append(args, [16]byte(importID))
 		}
@@ -84,4 +72,52 @@ func EnqueueImport(ctx context.Context, tx *gorm.DB, importID uuid.UUID, keys []
 		}
 	}
 	return nil
+}
+
+// customersOf returns the distinct customers that keys name in account and source, and the keys
+// of other accounts and sources, in their order. A write has one data source nearly always, so
+// the loop over sources this serves runs once.
+func customersOf(keys []CustomerKey, account, source uuid.UUID) (ids []string, rest []CustomerKey) {
+	seen := make(map[string]struct{}, len(keys))
+	ids = make([]string, 0, len(keys))
+	for _, k := range keys {
+		if k.AccountID != account || k.SourceID != source {
+			rest = append(rest, k)
+			continue
+		}
+		if _, dup := seen[k.CustomerID]; !dup {
+			seen[k.CustomerID] = struct{}{}
+			ids = append(ids, k.CustomerID)
+		}
+	}
+	return ids, rest
+}
+
+// textArray writes ids as a PostgreSQL array literal, each element quoted and escaped. pgx sends a
+// string parameter as text, which PostgreSQL reads into the statement's text[]; a []string
+// parameter would be boxed element by element into interface values on its way to pgx's binary
+// array encoder.
+func textArray(ids []string) string {
+	n := 2
+	for _, id := range ids {
+		n += len(id) + 3
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteByte('{')
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for j := 0; j < len(id); j++ {
+			if c := id[j]; c == '"' || c == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(id[j])
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
 }

@@ -133,6 +133,30 @@ func TestEnqueueKeys(t *testing.T) {
 				{AccountID: a, SourceID: src, CustomerID: "zoë"}: 1,
 			},
 		},
+		{
+			name: "ids an array literal quotes or escapes arrive as written",
+			calls: [][]CustomerKey{{
+				{AccountID: a, SourceID: src, CustomerID: `q"uote`}, {AccountID: a, SourceID: src, CustomerID: `back\slash`},
+				{AccountID: a, SourceID: src, CustomerID: "{a,b}"}, {AccountID: a, SourceID: src, CustomerID: "NULL"},
+				{AccountID: a, SourceID: src, CustomerID: " spaced "}, {AccountID: a, SourceID: src, CustomerID: `\"`},
+			}},
+			want: map[CustomerKey]int64{
+				{AccountID: a, SourceID: src, CustomerID: `q"uote`}: 1, {AccountID: a, SourceID: src, CustomerID: `back\slash`}: 1,
+				{AccountID: a, SourceID: src, CustomerID: "{a,b}"}: 1, {AccountID: a, SourceID: src, CustomerID: "NULL"}: 1,
+				{AccountID: a, SourceID: src, CustomerID: " spaced "}: 1, {AccountID: a, SourceID: src, CustomerID: `\"`}: 1,
+			},
+		},
+		{
+			name: "keys of two sources interleaved queue each under its own",
+			calls: [][]CustomerKey{{
+				{AccountID: a, SourceID: src, CustomerID: "cus_g"}, {AccountID: b, SourceID: src, CustomerID: "cus_h"},
+				{AccountID: a, SourceID: src, CustomerID: "cus_h"}, {AccountID: b, SourceID: src, CustomerID: "cus_h"},
+			}},
+			want: map[CustomerKey]int64{
+				{AccountID: a, SourceID: src, CustomerID: "cus_g"}: 1, {AccountID: b, SourceID: src, CustomerID: "cus_h"}: 1,
+				{AccountID: a, SourceID: src, CustomerID: "cus_h"}: 1,
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -95,3 +95,13 @@ func BenchmarkDecodeBodyKeys(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkParseInvoiceValidJSON(b *testing.B) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchInvoice)))
+	for b.Loop() {
+		if _, errs := ParseInvoiceValidJSON(benchInvoice); errs != nil {
+			b.Fatal(errs)
+		}
+	}
+}
