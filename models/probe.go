@@ -57,7 +57,7 @@ func ProbeStored(ctx context.Context, db *gorm.DB, e Entity, account, source uui
 	for i := range out {
 		out[i].State = SameText // unless it comes back
 	}
-	rs, err := query(db.WithContext(ctx), probeSQLs[e], [16]byte(account), [16]byte(source), ids, rawHashes)
+	rs, err := query(db.WithContext(ctx), probeSQLs[e], [16]byte(account), [16]byte(source), TextArray(ids), ByteaArray(rawHashes))
 	if err != nil {
 		return nil, fmt.Errorf("read stored %s: %w", e, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -63,7 +62,7 @@ func EnqueueImport(ctx context.Context, tx *gorm.DB, importID uuid.UUID, keys []
 		ids, keys = customersOf(keys, account, source)
 		// De-duplicated, in no particular order: whoever reads the row orders what it takes
 		// (sorting a write's thousand names cost its server as much as the statement).
-		query, args := enqueueSQL, []any{[16]byte(account), [16]byte(source), textArray(ids), account.String()}
+		query, args := enqueueSQL, []any{[16]byte(account), [16]byte(source), models.TextArray(ids), account.String()}
 		if importID != uuid.Nil {
 			query, args = enqueueImportSQL, append(args, [16]byte(importID))
 		}
@@ -91,33 +90,4 @@ func customersOf(keys []CustomerKey, account, source uuid.UUID) (ids []string, r
 		}
 	}
 	return ids, rest
-}
-
-// textArray writes ids as a PostgreSQL array literal, each element quoted and escaped. pgx sends a
-// string parameter as text, which PostgreSQL reads into the statement's text[]; a []string
-// parameter would be boxed element by element into interface values on its way to pgx's binary
-// array encoder.
-func textArray(ids []string) string {
-	n := 2
-	for _, id := range ids {
-		n += len(id) + 3
-	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteByte('{')
-	for i, id := range ids {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('"')
-		for j := 0; j < len(id); j++ {
-			if c := id[j]; c == '"' || c == '\\' {
-				b.WriteByte('\\')
-			}
-			b.WriteByte(id[j])
-		}
-		b.WriteByte('"')
-	}
-	b.WriteByte('}')
-	return b.String()
 }

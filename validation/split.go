@@ -70,11 +70,14 @@ func objectEndValid(b []byte, i, depth int) (int, rowKeyText) {
 		if i >= len(b) || b[i] != '"' {
 			return -1, key
 		}
-		nameEnd := stringEndValid(b, i)
+		nameEnd, escaped := stringEndEscaped(b, i)
 		if nameEnd < 0 {
 			return -1, key
 		}
-		name := b[i:nameEnd]
+		name := b[i+1 : nameEnd-1]
+		if escaped { // rare: only such a name pays for decoding
+			name = memberName(b[i:nameEnd])
+		}
 		if i = skipSpace(b, nameEnd); i >= len(b) || b[i] != ':' {
 			return -1, key
 		}
@@ -82,7 +85,7 @@ func objectEndValid(b []byte, i, depth int) (int, rowKeyText) {
 		if i = valueEndValid(b, start, depth+1); i < 0 {
 			return -1, key
 		}
-		switch string(memberName(name)) {
+		switch string(name) {
 		case "id":
 			key.id = b[start:i]
 		case "data_source":

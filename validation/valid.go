@@ -139,6 +139,13 @@ var plainInString = func() (t [256]bool) {
 // stringEndValid checks the string whose opening quote is b[i] and returns the index just past
 // its closing quote, or -1.
 func stringEndValid(b []byte, i int) int {
+	end, _ := stringEndEscaped(b, i)
+	return end
+}
+
+// stringEndEscaped is stringEndValid that also tells whether the string holds an escape, so that
+// a caller reading its text knows without looking again.
+func stringEndEscaped(b []byte, i int) (end int, escaped bool) {
 	i++
 	for {
 		// Plain bytes are nearly all of a string: skip them in a tight loop, four at a time.
@@ -150,17 +157,18 @@ func stringEndValid(b []byte, i int) int {
 			i++
 		}
 		if i >= len(b) {
-			return -1
+			return -1, escaped
 		}
 		switch b[i] {
 		case '"':
-			return i + 1
+			return i + 1, escaped
 		case '\\':
 			if i = escapeEnd(b, i); i < 0 {
-				return -1
+				return -1, escaped
 			}
+			escaped = true
 		default: // a control character
-			return -1
+			return -1, escaped
 		}
 	}
 }

@@ -1,0 +1,57 @@
+package models
+
+import (
+	"encoding/hex"
+	"strings"
+)
+
+// TextArray writes ss as a PostgreSQL array literal for a text[] parameter, each element quoted
+// and escaped. pgx sends a string parameter in text form, which PostgreSQL reads into the
+// statement's array type. A []string parameter goes to pgx's binary array encoder instead, which
+// boxes every element into an interface value: for the thousand ids of a batch that was most of
+// what the server spent sending a probe or an enqueue.
+func TextArray(ss []string) string {
+	n := 2
+	for _, s := range ss {
+		n += len(s) + 3
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteByte('{')
+	for i, s := range ss {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for j := 0; j < len(s); j++ {
+			if c := s[j]; c == '"' || c == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(s[j])
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// ByteaArray is TextArray for a bytea[] parameter: each element in bytea's hex form ("\x...",
+// its backslash escaped inside the quotes).
+func ByteaArray(bs [][]byte) string {
+	n := 2
+	for _, v := range bs {
+		n += 2*len(v) + 6
+	}
+	out := make([]byte, 0, n)
+	out = append(out, '{')
+	for i, v := range bs {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, `"\\x`...)
+		out = hex.AppendEncode(out, v)
+		out = append(out, '"')
+	}
+	out = append(out, '}')
+	return string(out)
+}
