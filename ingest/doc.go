@@ -1,6 +1,7 @@
 // Package ingest owns the write path of customers, plans and invoices. For one batch:
 //
-//  1. Each row's key (id, data_source) is read (validation.RowKey), nothing else yet.
+//  1. Each row's key (id, data_source) is read (validation.Rows.Key: noted by DecodeBody while it
+//     validated a JSON body, or read from an NDJSON line in one walk), nothing else yet.
 //  2. Data sources resolve (from a per-process cache, else one query); in-request duplicates are
 //     marked (first wins); rows in error are parsed in full so they report every error.
 //  3. Reads, outside any transaction: one probe per row of the stored row under its key, comparing
