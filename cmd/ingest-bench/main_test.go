@@ -111,3 +111,27 @@ func TestFlags(t *testing.T) {
 	require.Equal(t, 1000, c.customers)
 	require.Equal(t, 3, c.rounds)
 }
+
+// TestAnswersAllTakesOnlyTheExactAnswer: the byte comparison that spares the e2e client a decode
+// must accept the server's answer when every row has the status wanted, and nothing else.
+func TestAnswersAllTakesOnlyTheExactAnswer(t *testing.T) {
+	rows := []invoice{{id: "inv_0"}, {id: "inv_1"}, {id: `q"1`}}
+	head := `{"import_id":"0b6d6a54-8f0e-4a7e-9d7c-1f2b3c4d5e6f","result":[`
+	good := head + `{"index":0,"id":"inv_0","import_status":"inserted"},` +
+		`{"index":1,"id":"inv_1","import_status":"inserted"}]}`
+	require.True(t, answersAll([]byte(good), rows[:2], "inserted"))
+	for name, answer := range map[string]string{
+		"another status":  strings.Replace(good, `"inserted"}]`, `"updated"}]`, 1),
+		"another id":      strings.Replace(good, `"inv_1"`, `"inv_2"`, 1),
+		"another index":   strings.Replace(good, `"index":1`, `"index":2`, 1),
+		"a row missing":   head + `{"index":0,"id":"inv_0","import_status":"inserted"}]}`,
+		"a row too many":  strings.Replace(good, `]}`, `,{"index":2,"id":"x","import_status":"inserted"}]}`, 1),
+		"an error member": strings.Replace(good, `"inserted"}]`, `"inserted","import_error":"x"}]`, 1),
+		"trailing bytes":  good + " ",
+		"no import id":    strings.Replace(good, `"import_id"`, `"id"`, 1),
+	} {
+		require.False(t, answersAll([]byte(answer), rows[:2], "inserted"), name)
+	}
+	escaped := head + `{"index":0,"id":"q\"1","import_status":"inserted"}]}`
+	require.False(t, answersAll([]byte(escaped), rows[2:], "inserted"), "an id JSON escapes is left to the decoder")
+}

@@ -155,6 +155,9 @@ func (s *server) postChecked(ctx context.Context, path string, body []byte, rows
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("POST %s: %s: %.500s", path, res.Status, raw)
 	}
+	if rows != nil && len(rows) == n && answersAll(raw, rows, want) {
+		return nil
+	}
 	var out struct {
 		Result []rowResult `json:"result"`
 	}
@@ -174,6 +177,44 @@ func (s *server) postChecked(ctx context.Context, path string, body []byte, rows
 		}
 	}
 	return nil
+}
+
+// answersAll tells whether raw is the answer that gives every row of rows status want, by
+// comparing its results with that answer's bytes, as api/rowresult_json.go writes them. Decoding
+// the answer with encoding/json cost this process as much CPU as PostgreSQL's COPY of the rows
+// cost the COPY pass's client, on the cores the server and PostgreSQL share; the comparison costs
+// a fiftieth of that. Any other answer, right or wrong, is decoded and checked row by row.
+func answersAll(raw []byte, rows []invoice, want string) bool {
+	const head = `","result":[`
+	i := bytes.Index(raw, []byte(head))
+	if i < 0 || !bytes.HasPrefix(raw, []byte(`{"import_id":"`)) {
+		return false
+	}
+	rest := raw[i+len(head):]
+	for j := range rows {
+		if j > 0 {
+			if len(rest) == 0 || rest[0] != ',' {
+				return false
+			}
+			rest = rest[1:]
+		}
+		var ok bool
+		if rest, ok = cutResult(rest, j, rows[j].id, want); !ok {
+			return false
+		}
+	}
+	return string(rest) == "]}"
+}
+
+// cutResult cuts {"index":index,"id":"id","import_status":"want"} from the start of b.
+func cutResult(b []byte, index int, id, want string) ([]byte, bool) {
+	for _, part := range [...]string{`{"index":`, strconv.Itoa(index), `,"id":"`, id, `","import_status":"`, want, `"}`} {
+		if len(b) < len(part) || string(b[:len(part)]) != part {
+			return nil, false
+		}
+		b = b[len(part):]
+	}
+	return b, true
 }
 
 // checkResult fails unless r is the answer for row index (with id, when given) with status want.
