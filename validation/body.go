@@ -39,11 +39,14 @@ func DecodeBody(body []byte, maxRows int) (Rows, error) {
 		}
 		return Rows{raw: rows, keys: keys, valid: true}, nil
 	}
+	if body[start] == '{' {
+		end, key := objectEndValid(body, start, 0)
+		if end >= 0 && skipSpace(body, end) == len(body) {
+			return Rows{raw: []json.RawMessage{body[start:end]}, keys: []rowKeyText{key}, valid: true}, nil
+		}
+	}
 	if !validJSON(body) {
 		return Rows{}, fmt.Errorf("%w: %s", ErrBody, syntaxProblem(body))
-	}
-	if body[start] == '{' {
-		return Rows{raw: []json.RawMessage{body[start:valueEnd(body, start)]}, valid: true}, nil
 	}
 	return Rows{}, fmt.Errorf("%w: must be a JSON object or an array of objects", ErrBody)
 }

@@ -132,9 +132,14 @@ func TestDecodeBodyKeys(t *testing.T) {
 	for i := range want {
 		id, source, ok := rows.Key(i)
 		require.Equal(t, want[i], key{id, source, ok}, "row %d", i)
-		wantID, wantSource, wantOK := RowKey(rows.At(i), true)
+		wantID, wantSource, wantOK := RowKey(rows.At(i))
 		require.Equal(t, key{wantID, wantSource, wantOK}, key{id, source, ok}, "row %d as RowKey reads it", i)
 	}
+
+	one, err := DecodeBody([]byte(` {"data_source":"s","id":"x"} `), 0)
+	require.NoError(t, err)
+	id, source, ok := one.Key(0)
+	require.Equal(t, key{"x", "s", true}, key{id, source, ok}, "a body of one object")
 }
 
 func TestDecodeBodyManyRows(t *testing.T) {

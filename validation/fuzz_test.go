@@ -125,7 +125,7 @@ func checkKeys(t *testing.T, body []byte) {
 	}
 	for i := range rows.Len() {
 		id, source, ok := rows.Key(i)
-		wantID, wantSource, wantOK := RowKey(rows.At(i), false)
+		wantID, wantSource, wantOK := RowKey(rows.At(i))
 		if id != wantID || source != wantSource || ok != wantOK {
 			t.Fatalf("row %d %q: key (%q, %q, %v), RowKey says (%q, %q, %v)",
 				i, rows.At(i), id, source, ok, wantID, wantSource, wantOK)

@@ -5,32 +5,16 @@ import "encoding/json"
 // RowKey returns a row's id and data_source exactly as the full parse (ParseCustomer, ParsePlan,
 // ParseInvoice) returns them for a valid row, checking nothing else. It lets a caller find the
 // stored row before deciding whether the rest needs parsing at all. ok is false when the row is
-// not valid JSON (checked unless knownValid), not an object, or either field would fail its check:
-// the caller then parses the row in full and reports its errors.
-func RowKey(raw json.RawMessage, knownValid bool) (id, dataSource string, ok bool) {
-	if !knownValid { // one walk that checks the JSON and finds the members
-		start := skipSpace(raw, 0)
-		if start >= len(raw) || raw[start] != '{' {
-			return "", "", false
-		}
-		end, key := objectEndValid(raw, start, 0)
-		if end < 0 || skipSpace(raw, end) != len(raw) {
-			return "", "", false
-		}
-		return key.read()
-	}
-	m, errs := openRow(raw, true)
-	if errs != nil {
+// not valid JSON, not an object, or either field would fail its check: the caller then parses the
+// row in full and reports its errors. Checking the JSON and finding the members is one walk.
+func RowKey(raw json.RawMessage) (id, dataSource string, ok bool) {
+	start := skipSpace(raw, 0)
+	if start >= len(raw) || raw[start] != '{' {
 		return "", "", false
 	}
-	key := rowKeyText{object: true}
-	for m.next() { // the last of two members with one name wins, as in the full parse
-		switch string(m.key) {
-		case "id":
-			key.id = m.value
-		case "data_source":
-			key.source = m.value
-		}
+	end, key := objectEndValid(raw, start, 0)
+	if end < 0 || skipSpace(raw, end) != len(raw) {
+		return "", "", false
 	}
 	return key.read()
 }

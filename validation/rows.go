@@ -8,7 +8,7 @@ import "encoding/json"
 // lines), which are checked row by row. The rows are borrowed: see package ingest.
 type Rows struct {
 	raw   []json.RawMessage
-	keys  []rowKeyText // each row's key members, when DecodeBody found them (nil: not looked for)
+	keys  []rowKeyText // each row's key members, found by DecodeBody (nil for Lines)
 	valid bool
 }
 
@@ -24,11 +24,11 @@ func (r Rows) At(i int) json.RawMessage { return r.raw[i] }
 // ValidJSON tells whether every row is known to be valid JSON.
 func (r Rows) ValidJSON() bool { return r.valid }
 
-// Key is RowKey of row i. For the rows of an array body DecodeBody noted where the key members
-// are while it validated the body, so this reads only their values.
+// Key is RowKey of row i. For the rows of a body DecodeBody noted where the key members are
+// while it validated the body, so this reads only their values.
 func (r Rows) Key(i int) (id, dataSource string, ok bool) {
 	if r.keys == nil {
-		return RowKey(r.raw[i], r.valid)
+		return RowKey(r.raw[i])
 	}
 	return r.keys[i].read()
 }

@@ -65,13 +65,10 @@ func (b *bench) pass(method, pass string) *result {
 // ratio within the round, or the ratio of the two median rounds when they share no round (GORM,
 // which runs once, before the rounds). f picks the figure compared: a rate or a CPU time.
 func (b *bench) ratio(method, pass, against, againstPass string, f func(*result) float64) float64 {
-	base := b.passes(against, againstPass)
 	var per []float64
 	for _, r := range b.passes(method, pass) {
-		for _, a := range base {
-			if r.round > 0 && a.round == r.round && f(a) > 0 {
-				per = append(per, f(r)/f(a))
-			}
+		if a := b.inRound(against, againstPass, r.round); a != nil && f(a) > 0 {
+			per = append(per, f(r)/f(a))
 		}
 	}
 	if len(per) == 0 {
@@ -85,6 +82,16 @@ func (b *bench) ratio(method, pass, against, againstPass string, f func(*result)
 	return per[(len(per)-1)/2]
 }
 
+// inRound returns method's pass of round (1..), nil when it did not run in that round.
+func (b *bench) inRound(method, pass string, round int) *result {
+	for _, r := range b.passes(method, pass) {
+		if round > 0 && r.round == round {
+			return r
+		}
+	}
+	return nil
+}
+
 func rateOf(r *result) float64  { return r.rate() }
 func pgCPUOf(r *result) float64 { return r.cpu.pg }
 
@@ -96,15 +103,8 @@ func (b *bench) reportRounds(stdout io.Writer) {
 	}
 	fmt.Fprintf(stdout, "Rounds (%s back to back; each ratio within its round; the table shows their medians):\n", strings.Join(roundMethods, ", "))
 	for round := 1; round <= b.cfg.rounds; round++ {
-		get := func(method, pass string) *result {
-			for _, r := range b.passes(method, pass) {
-				if r.round == round {
-					return r
-				}
-			}
-			return nil
-		}
-		copyIns, rawUnch, e2eIns, e2eUnch := get("COPY", "insert"), get("raw", "unchanged"), get("e2e", "insert"), get("e2e", "unchanged")
+		copyIns, rawUnch := b.inRound("COPY", "insert", round), b.inRound("raw", "unchanged", round)
+		e2eIns, e2eUnch := b.inRound("e2e", "insert", round), b.inRound("e2e", "unchanged", round)
 		if copyIns == nil || rawUnch == nil || e2eIns == nil || e2eUnch == nil {
 			continue
 		}
