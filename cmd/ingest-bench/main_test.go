@@ -135,3 +135,25 @@ func TestAnswersAllTakesOnlyTheExactAnswer(t *testing.T) {
 	escaped := head + `{"index":0,"id":"q\"1","import_status":"inserted"}]}`
 	require.False(t, answersAll([]byte(escaped), rows[2:], "inserted"), "an id JSON escapes is left to the decoder")
 }
+
+// TestCheckNDJSONLine: a stream's answer line passes only when it answers its row as inserted,
+// whether it is recognised by its bytes or decoded.
+func TestCheckNDJSONLine(t *testing.T) {
+	good := `{"index":7,"id":"inv_7","import_status":"inserted"}` + "\n"
+	require.NoError(t, checkNDJSONLine([]byte(good), 7))
+	require.NoError(t, checkNDJSONLine([]byte(`{"import_status":"inserted","id":"inv_7","index":7}`+"\n"), 7),
+		"the same result in another member order is decoded")
+	for name, line := range map[string]string{
+		"another index":  good,
+		"another status": strings.Replace(good, `"inserted"`, `"updated"`, 1),
+		"another id":     strings.Replace(good, `"inv_7"`, `"inv_8"`, 1),
+		"an error line":  `{"error":{"code":"unavailable","message":"x"}}` + "\n",
+		"not JSON":       "inserted\n",
+	} {
+		index := 7
+		if name == "another index" {
+			index = 8
+		}
+		require.Error(t, checkNDJSONLine([]byte(line), index), name)
+	}
+}

@@ -135,8 +135,14 @@ func readNDJSONAnswer(res *http.Response) (int, error) {
 }
 
 // checkNDJSONLine fails unless line answers row `index` as inserted. A stream that fails midway
-// ends with an error line instead of a row's result.
+// ends with an error line instead of a row's result. The line a good row gets is recognised by
+// its bytes, as the e2e clients recognise a good answer (answersAll): decoding a million lines
+// cost this process about a CPU second, taken from the server and PostgreSQL on the same cores.
 func checkNDJSONLine(line []byte, index int) error {
+	id := "inv_" + strconv.Itoa(index)
+	if rest, ok := cutResult(line, index, id, "inserted"); ok && string(rest) == "\n" {
+		return nil
+	}
 	var r struct {
 		rowResult
 		Error json.RawMessage `json:"error"`
@@ -147,7 +153,7 @@ func checkNDJSONLine(line []byte, index int) error {
 	if r.Error != nil {
 		return fmt.Errorf("NDJSON stream failed after %d rows: %s", index, r.Error)
 	}
-	if err := checkResult(r.rowResult, index, "inv_"+strconv.Itoa(index), "inserted"); err != nil {
+	if err := checkResult(r.rowResult, index, id, "inserted"); err != nil {
 		return fmt.Errorf("NDJSON: %w", err)
 	}
 	return nil
