@@ -219,3 +219,33 @@ func startWebhookRecalc(t *testing.T, e *env) {
 	go func() { done <- pool.Run(ctx) }()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
 }
+
+// A re-sent row writes nothing, yet its request is an import like any other: recorded, and
+// announced to an endpoint watching import.completed. (Such an import is recorded by one
+// statement when nothing watches it, and with its event in a transaction when something does.)
+func TestImportOfNothingWritten(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, allowPrivate, noLimits)
+	row := `{"id": "cus_1", "data_source": "stripe"}`
+	for _, watched := range []bool{false, true} {
+		tn := newTenant(t, e, fmt.Sprintf("nothing-written-%v", watched))
+		var hook string
+		if watched {
+			r := e.do("POST", "/data/webhooks", tn.key, map[string]any{"url": "http://127.0.0.1:1/", "events": []string{webhooks.ImportCompleted}})
+			require.Equal(t, http.StatusCreated, r.Status)
+			hook = r.JSON(t)["result"].(map[string]any)["id"].(string)
+		}
+		requireStatuses(t, e.do("POST", "/data/customers", tn.key, row), "inserted")
+		again := e.do("POST", "/data/customers", tn.key, row)
+		imp := e.importOf(tn.key, again)
+		require.Equal(t, "completed", imp["status"])
+		requireCounts(t, imp, requireStatuses(t, again, "unchanged"))
+		if watched {
+			page := e.do("GET", "/data/webhooks/"+hook+"/deliveries", tn.key, nil).JSON(t)["result"].(map[string]any)
+			require.Equal(t, 2.0, page["count"], "one import.completed for each request")
+			for _, d := range page["list"].([]any) {
+				require.Equal(t, webhooks.ImportCompleted, d.(map[string]any)["type"])
+			}
+		}
+	}
+}
