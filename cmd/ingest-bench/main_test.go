@@ -32,7 +32,7 @@ func TestSmoke(t *testing.T) {
 	want := []string{"copy_rows_per_s", "raw_insert_rows_per_s", "raw_unchanged_rows_per_s", "raw_update_rows_per_s",
 		"gorm_insert_rows_per_s", "e2e_insert_rows_per_s", "e2e_unchanged_rows_per_s", "e2e_update_rows_per_s",
 		"recalc_customers_per_s", "copy_pg_cpu_s", "e2e_insert_pg_cpu_s", "freshness_p50_ms", "freshness_p95_ms",
-		"ndjson_rows_per_s", "recalc_worker_cpu_s", "recalc_pg_cpu_s", "rounds", "e2e_insert_x_copy",
+		"ndjson_rows_per_s", "ndjson_x_e2e_insert", "recalc_worker_cpu_s", "recalc_pg_cpu_s", "rounds", "e2e_insert_x_copy",
 		"e2e_insert_pg_cpu_x_copy", "e2e_unchanged_x_raw"}
 	var keys []string
 	for k, v := range got {
@@ -43,7 +43,9 @@ func TestSmoke(t *testing.T) {
 	slices.Sort(keys)
 	slices.Sort(want)
 	require.Equal(t, want, keys)
-	require.Regexp(t, `NDJSON: one stream of 2000 rows to a fresh server: .* rows/s \([0-9.]+ x the e2e insert of 2 clients`, out)
+	require.Regexp(t, `NDJSON: one stream of 2000 rows to a fresh server, 2 rounds: .* rows/s in .* \([0-9.]+ x the same server.s 2-client insert of 3000 rows`, out)
+	require.Regexp(t, `\n  stream round 2: [0-9]+ rows/s, [0-9.]+ x the insert before it`, out)
+	require.Regexp(t, `\ne2e@stream +insert +3000 `, out)
 	require.Contains(t, out, "RSS: one 10000-row JSON request")
 	require.Regexp(t, `\ne2e@push +insert +2000 `, out, "the same rows posted by the e2e client")
 	require.Regexp(t, `push: 2000-row ndjson file: .* rows/s \([0-9.]+ x e2e insert.*; [0-9.]+ x e2e@push`, out)
@@ -156,4 +158,20 @@ func TestCheckNDJSONLine(t *testing.T) {
 		}
 		require.Error(t, checkNDJSONLine([]byte(line), index), name)
 	}
+}
+
+// TestStreamRoundsMedian: the stream's figure is the round whose ratio to the insert before it is
+// the median, not the fastest stream.
+func TestStreamRoundsMedian(t *testing.T) {
+	round := func(streamSeconds, insertSeconds float64) ndjsonRound {
+		return ndjsonRound{
+			stream: result{rows: 1000, dur: time.Duration(streamSeconds * float64(time.Second))},
+			insert: result{rows: 100, dur: time.Duration(insertSeconds * float64(time.Second))},
+		}
+	}
+	m := &ndjsonResult{rounds: []ndjsonRound{round(10, 0.8), round(8, 0.9), round(12, 1.08)}} // 0.8, 1.125, 0.9
+	require.InDelta(t, 0.9, m.median().ratio(), 1e-9)
+	require.InDelta(t, 1000.0/12, m.median().stream.rate(), 1e-9, "that round's stream, not the fastest")
+	m.rounds = m.rounds[:2]
+	require.InDelta(t, 0.8, m.median().ratio(), 1e-9, "the lower of the middle two")
 }

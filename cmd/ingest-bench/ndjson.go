@@ -2,22 +2,27 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 )
 
-// runNDJSON streams -ndjson-rows rows as ONE application/x-ndjson request to a fresh server. The
-// body is written to a file before the clock starts, as the e2e passes encode their bodies before
-// theirs (generating and encoding rows during the stream took CPU from the server and PostgreSQL
-// on the same cores), and sent from it, so it is never held in memory; the answer is read line by
-// line while the body is still being sent (the server answers each 1,000-row chunk as it
-// commits). It reports rows/s, the CPU the stream cost each party and the server's peak RSS.
+// runNDJSON streams -ndjson-rows rows as ONE application/x-ndjson request to a fresh server,
+// -rounds times, each round right after a 4-client JSON insert of -rows rows on the same server
+// (method e2e@stream), and compares the two within the round: a stream takes half a minute, and
+// this kind of shared machine changes speed by a third within minutes (one stream compared with
+// the e2e rounds of several minutes before measured the machine as much as the stream). The body
+// is written to a file before the clock starts, as the e2e passes encode their bodies before
+// theirs, and sent from it, so it is never held in memory; the answer is read line by line while
+// the body is still being sent (the server answers each 1,000-row chunk as it commits). It
+// reports rows/s, the CPU the stream cost each party and the server's peak RSS.
 func (b *bench) runNDJSON(ctx context.Context) error {
 	n := b.cfg.ndjsonRows
 	if n == 0 {
@@ -26,48 +31,74 @@ func (b *bench) runNDJSON(ctx context.Context) error {
 	if err := b.reset(ctx); err != nil {
 		return err
 	}
-	b.log("NDJSON: fresh server, one stream of %d rows", n)
+	b.log("NDJSON: fresh server, %d rounds of a %d-row 4-client insert and one stream of %d rows", b.cfg.rounds, b.cfg.rows, n)
 	srv, err := b.startServer(ctx)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
-	warm, err := b.warmUp(ctx, srv)
-	if err != nil {
+	e2eSrv := b.srv
+	b.srv = srv // the e2e@stream passes' server CPU is this server's
+	defer func() { b.srv = e2eSrv }()
+	if _, err := b.warmUp(ctx, srv); err != nil {
 		return err
 	}
 	before, err := vmHWM(srv.pid())
 	if err != nil {
 		return err
 	}
-
 	body, err := b.ndjsonFile(n)
 	if err != nil {
 		return err
 	}
 	defer body.Close()
+	m := &ndjsonResult{rows: n, before: before}
+	for range b.cfg.rounds {
+		insert, err := b.runPlainInsert(ctx, srv, b.cfg.rows, "e2e@stream")
+		if err != nil {
+			return fmt.Errorf("e2e@stream: %w", err)
+		}
+		stream, err := b.stream(ctx, srv, body)
+		if err != nil {
+			return err
+		}
+		m.rounds = append(m.rounds, ndjsonRound{stream: stream, insert: insert})
+	}
+	if m.peak, err = vmHWM(srv.pid()); err != nil {
+		return err
+	}
+	b.ndjson = m
+	return nil
+}
+
+// stream sends body (rows 0..-ndjson-rows - 1, read from its start) into an empty table as one
+// request and checks every answer line.
+func (b *bench) stream(ctx context.Context, srv *server, body *os.File) (result, error) {
+	n := b.cfg.ndjsonRows
+	if err := b.reset(ctx); err != nil {
+		return result{}, err
+	}
+	if _, err := body.Seek(0, io.SeekStart); err != nil {
+		return result{}, err
+	}
+	b.log("NDJSON: one stream of %d rows", n)
 	c0 := cpuNow(srv.pid(), b.dbName)
 	start := time.Now()
-	res, err := srv.post(ctx, "/data/invoices", "application/x-ndjson", body)
+	res, err := srv.post(ctx, "/data/invoices", "application/x-ndjson", io.NopCloser(body))
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	defer res.Body.Close()
 	got, err := readNDJSONAnswer(res)
 	if err != nil {
-		return err
+		return result{}, err
 	}
-	d := time.Since(start)
-	cpu := cpuNow(srv.pid(), b.dbName).sub(c0)
+	r := result{method: "NDJSON", pass: "stream", rows: n, dur: time.Since(start), cpu: cpuNow(srv.pid(), b.dbName).sub(c0)}
 	if got != n {
-		return fmt.Errorf("NDJSON: %d results for %d rows", got, n)
+		return result{}, fmt.Errorf("NDJSON: %d results for %d rows", got, n)
 	}
-	peak, err := vmHWM(srv.pid())
-	if err != nil {
-		return err
-	}
-	b.ndjson = &ndjsonResult{rows: n, dur: d, before: before, peak: peak, cpu: cpu}
-	return b.countInvoices(ctx, n+warm)
+	b.log("  NDJSON stream: %d in %.3f s = %.0f/s", n, r.dur.Seconds(), r.rate())
+	return r, b.countInvoices(ctx, n)
 }
 
 // warmUp sends the same small request as the RSS measurement before it reads its baseline, so
@@ -159,11 +190,24 @@ func checkNDJSONLine(line []byte, index int) error {
 	return nil
 }
 
-// ndjsonResult is the stream's figures: rows, time, CPU, and the server's peak RSS (MiB) after
-// the warm-up and over the whole stream.
+// ndjsonResult is the stream's figures: its rounds, and the server's peak RSS (MiB) after the
+// warm-up and over all the rounds.
 type ndjsonResult struct {
 	rows         int
-	dur          time.Duration
+	rounds       []ndjsonRound
 	before, peak float64
-	cpu          cpuUse // of the stream: this process, the stream's server, PostgreSQL
+}
+
+// ndjsonRound is one stream and the 4-client insert of -rows rows that ran just before it on the
+// same server.
+type ndjsonRound struct{ stream, insert result }
+
+// ratio is the stream's rate against the insert's.
+func (r ndjsonRound) ratio() float64 { return r.stream.rate() / r.insert.rate() }
+
+// median returns the round of the median ratio (the lower of the middle two for an even count).
+func (m *ndjsonResult) median() ndjsonRound {
+	rounds := slices.Clone(m.rounds)
+	slices.SortStableFunc(rounds, func(x, y ndjsonRound) int { return cmp.Compare(x.ratio(), y.ratio()) })
+	return rounds[(len(rounds)-1)/2]
 }

@@ -37,7 +37,7 @@ func (b *bench) runPush(ctx context.Context, srv *server, dir string) error {
 		return err
 	}
 	defer stop()
-	if err := b.runPlainInsert(ctx, srv, n); err != nil {
+	if _, err := b.runPlainInsert(ctx, srv, n, "e2e@push"); err != nil {
 		return fmt.Errorf("e2e@push: %w", err)
 	}
 	for _, format := range []string{"ndjson", "csv"} {
@@ -105,12 +105,12 @@ func (b *bench) autoAnalyze(ctx context.Context) (stop func(), err error) {
 	return func() { cancel(); <-done }, nil
 }
 
-// runPlainInsert posts rows 0..n-1 (the push files' rows) into an empty table as the e2e insert
-// pass does: -batch-row JSON arrays, all encoded before the clock starts, from -clients
-// goroutines, every answer checked.
-func (b *bench) runPlainInsert(ctx context.Context, srv *server, n int) error {
+// runPlainInsert posts rows 0..n-1 (the push files' rows, and the e2e passes' first n) into an
+// empty table as the e2e insert pass does: -batch-row JSON arrays, all encoded before the clock
+// starts, from -clients goroutines, every answer checked. It records the pass as method's insert.
+func (b *bench) runPlainInsert(ctx context.Context, srv *server, n int, method string) (result, error) {
 	if err := b.reset(ctx); err != nil {
-		return err
+		return result{}, err
 	}
 	parts := batches(n, b.cfg.batch)
 	bodies := make([][]byte, len(parts))
@@ -122,17 +122,18 @@ func (b *bench) runPlainInsert(ctx context.Context, srv *server, n int) error {
 		}
 		bodies[i] = jsonArray(rows, "bench")
 	}
-	b.log("e2e@push: insert pass, %d rows in %d requests", n, len(parts))
+	b.log("%s: insert pass, %d rows in %d requests", method, n, len(parts))
 	d, cpu, err := b.timePass(func() error {
 		return parallel(ctx, b.cfg.clients, len(parts), func(ctx context.Context, i int) error {
 			return srv.postChecked(ctx, "/data/invoices", bodies[i], nil, parts[i][1]-parts[i][0], "inserted")
 		})
 	})
 	if err != nil {
-		return err
+		return result{}, err
 	}
-	b.add(result{method: "e2e@push", pass: "insert", rows: n, dur: d, cpu: cpu})
-	return b.countInvoices(ctx, n)
+	r := result{method: method, pass: "insert", rows: n, dur: d, cpu: cpu}
+	b.add(r)
+	return r, b.countInvoices(ctx, n)
 }
 
 // writePushFile generates rows 0..n-1 into path, untimed.

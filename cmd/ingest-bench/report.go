@@ -66,6 +66,8 @@ type summary struct {
 	FreshnessP50Ms float64 `json:"freshness_p50_ms,omitempty"`
 	FreshnessP95Ms float64 `json:"freshness_p95_ms,omitempty"`
 	NDJSONRowsPerS float64 `json:"ndjson_rows_per_s,omitempty"`
+	// The stream against the 4-client insert just before it on the same server (median round).
+	NDJSONXInsert float64 `json:"ndjson_x_e2e_insert,omitempty"`
 	// Only with -preload: the e2e passes and the drain at that size, and the table's size.
 	*preloadedSummary
 }
@@ -232,10 +234,15 @@ func (b *bench) reportMemory(stdout io.Writer) {
 		if m.rows >= ndjsonTargetRows {
 			tgt += ": " + verdict(m.peak < ndjsonTargetMiB)
 		}
-		rate := float64(m.rows) / m.dur.Seconds()
-		fmt.Fprintf(stdout, "NDJSON: one stream of %d rows to a fresh server: %.3f s, %.0f rows/s (%.2f x the e2e insert of %d clients, target >= 0.9; %.2f x raw insert); CPU s bench/server/pg %.2f / %.2f / %.2f; server peak RSS %.1f MiB (%.1f after warm-up; %s)\n",
-			m.rows, m.dur.Seconds(), rate, rate/b.rate("e2e", "insert"), b.cfg.clients, rate/b.rate("raw", "insert"),
-			m.cpu.bench, m.cpu.server, m.cpu.pg, m.peak, m.before, tgt)
+		med := m.median()
+		fmt.Fprintf(stdout, "NDJSON: one stream of %d rows to a fresh server, %d rounds: %.0f rows/s in %.3f s (%.2f x the same server's %d-client insert of %d rows just before it, target >= 0.9; %.2f x the e2e rounds' insert; %.2f x raw insert); CPU s bench/server/pg %.2f / %.2f / %.2f; server peak RSS %.1f MiB (%.1f after warm-up; %s)\n",
+			m.rows, len(m.rounds), med.stream.rate(), med.stream.dur.Seconds(), med.ratio(), b.cfg.clients, med.insert.rows,
+			med.stream.rate()/b.rate("e2e", "insert"), med.stream.rate()/b.rate("raw", "insert"),
+			med.stream.cpu.bench, med.stream.cpu.server, med.stream.cpu.pg, m.peak, m.before, tgt)
+		for i, r := range m.rounds {
+			fmt.Fprintf(stdout, "  stream round %d: %.0f rows/s, %.2f x the insert before it (%.0f rows/s); PostgreSQL CPU %.2f s per 100,000 rows against %.2f\n",
+				i+1, r.stream.rate(), r.ratio(), r.insert.rate(), r.stream.cpu.pg*1e5/float64(r.stream.rows), r.insert.cpu.pg*1e5/float64(r.insert.rows))
+		}
 	}
 }
 
@@ -269,7 +276,8 @@ func (b *bench) summary() summary {
 		s.FreshnessP50Ms, s.FreshnessP95Ms = round(f.quantile(0.5)), round(f.quantile(0.95))
 	}
 	if m := b.ndjson; m != nil {
-		s.NDJSONRowsPerS = round(float64(m.rows) / m.dur.Seconds())
+		med := m.median()
+		s.NDJSONRowsPerS, s.NDJSONXInsert = round(med.stream.rate()), round2(med.ratio())
 	}
 	if p := b.pre; p != nil && p.drain != nil {
 		perM := float64(p.totalRows) / 1e6
