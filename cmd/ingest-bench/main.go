@@ -21,7 +21,8 @@
 // 36 months for the whole account.
 //
 // It also measures what one 10,000-row JSON request adds to a fresh server's peak RSS and,
-// with -ndjson-rows, one long NDJSON stream. It prints a table, then, as the last line of
+// with -ndjson-rows, a long NDJSON stream, -rounds times, each against a 4-client insert on the
+// same server just before it. It prints a table, then, as the last line of
 // stdout, one JSON object with the nine figures the issue names. Progress goes to stderr.
 //
 //	go run ./cmd/ingest-bench [-rows 100000] [-batch 1000] [-clients 4] [-database-url URL]
