@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,4 +41,6 @@ type kind[R any] struct {
 	// customer returns the customer whose metrics a written row changes; nil for kinds that
 	// change no metrics.
 	customer func(*R) string
+	// rowSlices keeps the rows of finished batches for the next ones (row.go).
+	rowSlices sync.Pool
 }

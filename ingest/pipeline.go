@@ -23,6 +23,7 @@ import (
 // unchanged rows thus costs two reads, no transaction and no lock.
 func run[R any](ctx context.Context, s *Service, k *kind[R], account uuid.UUID, raws validation.Rows, opt Options) ([]Result, error) {
 	rows := readKeys(k, raws)
+	defer k.giveRows(rows)
 	now := s.now()
 	if err := resolveSources(ctx, s, account, rows); err != nil {
 		return nil, err

@@ -115,3 +115,29 @@ func TestRefusedCopyRunsAgainWithInsert(t *testing.T) {
 	require.NoError(t, db.SQL.QueryRow(`SELECT last_value FROM refuse_once`).Scan(&fired))
 	require.Equal(t, 2, fired, "refused once, then written by a second attempt")
 }
+
+// Batches reuse the rows of batches before them: a batch's answer owes nothing to the one
+// before, neither its errors nor its ids, and an answer already given stays as it was.
+func TestBatchesShareNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.DB(t)
+	acc, _ := accountWithSource(t, db, "reuse")
+	svc := &ingest.Service{DB: db}
+	first, err := svc.Customers(ctx, acc.ID, raws(`{"id": "cus_1", "data_source": "s", "email": "not an email"}`,
+		`{"id": "cus_2", "data_source": "s", "name": "B"}`, `{"id": "cus_2", "data_source": "s", "name": "B"}`), ingest.Options{})
+	require.NoError(t, err)
+	require.Equal(t, []ingest.Status{ingest.Failed, ingest.Inserted, ingest.Failed}, statuses(first))
+	firstErrors := fmt.Sprint(first[0].Errors, first[2].Errors)
+
+	second, err := svc.Customers(ctx, acc.ID, raws(`{"id": "cus_3", "data_source": "s", "name": "C"}`,
+		`{"id": "cus_4", "data_source": "s", "name": "D"}`), ingest.Options{})
+	require.NoError(t, err)
+	require.Equal(t, []ingest.Status{ingest.Inserted, ingest.Inserted}, statuses(second))
+	for i, r := range second {
+		require.Empty(t, r.Errors, "row %d", i)
+		require.Equal(t, fmt.Sprintf("cus_%d", i+3), r.ID)
+	}
+	require.Equal(t, "cus_1", first[0].ID)
+	require.Equal(t, firstErrors, fmt.Sprint(first[0].Errors, first[2].Errors), "the first answer is untouched")
+}
