@@ -36,5 +36,7 @@
 //
 // Rows are borrowed: the api package reuses request body buffers, so nothing ingest keeps after a
 // batch call returns (results, errors, anything handed to another goroutine) may point into a
-// row's bytes; keep copies (string conversions), never unsafe views.
+// row's bytes; keep copies (string conversions), never unsafe views. The pipeline's own rows
+// (row.go) and the duplicate check's map are reused by later batches too, so the same holds for
+// them: nothing may point into them once the batch call returns.
 package ingest
