@@ -53,9 +53,10 @@ func (k *kind[R]) takeRows(n int) []row[R] {
 }
 
 // giveRows keeps rows for a later batch. Nothing may use them any more: results copy what they
-// need (a row's id and errors, which the next batch's rows do not share).
+// need (a row's id and errors, which the next batch's rows do not share). Only the rows in use
+// are cleared: past them, a kept slice is still zero, so a small batch does not pay for the room
+// a large one left.
 func (k *kind[R]) giveRows(rows []row[R]) {
-	rows = rows[:cap(rows)]
 	clear(rows) // no stale row may keep a value, its errors or its request body reachable
 	rows = rows[:0]
 	k.rowSlices.Put(&rows)
