@@ -64,9 +64,13 @@ var recalcEvents = []string{MRRChanged, ImportCaughtUp}
 // once per write-back, in its transaction (where sequential scans are off, see recalc's
 // indexesOnly), so it is prepared: its plan, an index probe, is made once per connection.
 func RecalcWatched(ctx context.Context, tx *gorm.DB, account uuid.UUID) (bool, error) {
+	return watches(ctx, tx, models.Prepared(tx, [16]byte(account), recalcEvents)...)
+}
+
+// watches runs watchedSQL with args: the account and the events, prepared or not.
+func watches(ctx context.Context, db *gorm.DB, args ...any) (bool, error) {
 	var watched bool
-	err := tx.WithContext(ctx).Raw(watchedSQL, models.Prepared(tx, [16]byte(account), recalcEvents)...).Row().Scan(&watched)
-	if err != nil {
+	if err := db.WithContext(ctx).Raw(watchedSQL, args...).Row().Scan(&watched); err != nil {
 		return false, fmt.Errorf("read webhook subscriptions: %w", err)
 	}
 	return watched, nil
@@ -81,11 +85,7 @@ var importEvents = []string{ImportCompleted, ImportCaughtUp}
 // Asked before that statement or inside its transaction, the read is its own snapshot under READ
 // COMMITTED either way: an endpoint created while the import finishes may miss its event both ways.
 func ImportWatched(ctx context.Context, db *gorm.DB, account uuid.UUID) (bool, error) {
-	var watched bool
-	if err := db.WithContext(ctx).Raw(watchedSQL, [16]byte(account), importEvents).Row().Scan(&watched); err != nil {
-		return false, fmt.Errorf("read webhook subscriptions: %w", err)
-	}
-	return watched, nil
+	return watches(ctx, db, [16]byte(account), importEvents)
 }
 
 // RecalcWritten is recalc's write-back hook (recalc.Config.Written): in the write-back's

@@ -40,7 +40,7 @@ func (b *bench) runNDJSON(ctx context.Context) error {
 	e2eSrv := b.srv
 	b.srv = srv // the e2e@stream passes' server CPU is this server's
 	defer func() { b.srv = e2eSrv }()
-	if _, err := b.warmUp(ctx, srv); err != nil {
+	if err := b.warmUp(ctx, srv, "warm_"); err != nil {
 		return err
 	}
 	before, err := vmHWM(srv.pid())
@@ -50,11 +50,7 @@ func (b *bench) runNDJSON(ctx context.Context) error {
 	// As many requests at once as the clients send, so that the first round's insert does not
 	// pay for opening the server's database connections, which the e2e rounds' server had open.
 	err = parallel(ctx, b.cfg.clients, b.cfg.clients, func(ctx context.Context, c int) error {
-		warm := genInvoices(100, b.cfg.customers, 0)
-		for i := range warm {
-			warm[i].id = "warm_" + strconv.Itoa(c) + "_" + strconv.Itoa(i)
-		}
-		return srv.postChecked(ctx, "/data/invoices", jsonArray(warm, "bench"), warm, len(warm), "inserted")
+		return b.warmUp(ctx, srv, "warm_"+strconv.Itoa(c)+"_")
 	})
 	if err != nil {
 		return err
@@ -114,13 +110,13 @@ func (b *bench) stream(ctx context.Context, srv *server, body *os.File) (result,
 }
 
 // warmUp sends the same small request as the RSS measurement before it reads its baseline, so
-// the two baselines compare. It returns how many rows it wrote.
-func (b *bench) warmUp(ctx context.Context, srv *server) (int, error) {
+// the two baselines compare: 100 rows, their ids prefixed by prefix.
+func (b *bench) warmUp(ctx context.Context, srv *server, prefix string) error {
 	warm := genInvoices(100, b.cfg.customers, 0)
 	for i := range warm {
-		warm[i].id = "warm_" + strconv.Itoa(i)
+		warm[i].id = prefix + strconv.Itoa(i)
 	}
-	return len(warm), srv.postChecked(ctx, "/data/invoices", jsonArray(warm, "bench"), warm, len(warm), "inserted")
+	return srv.postChecked(ctx, "/data/invoices", jsonArray(warm, "bench"), warm, len(warm), "inserted")
 }
 
 // ndjsonFile writes rows 0..n-1 as NDJSON to a file of this run and returns it opened at its
