@@ -22,7 +22,7 @@ func TestSmoke(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	err := run(t.Context(), []string{"-rows", "3000", "-batch", "500", "-clients", "2", "-rounds", "2", "-recalc-customers", "500",
-		"-ndjson-rows", "2000", "-push-rows", "2000", "-freshness", "2s", "-freshness-rate", "2000", "-database-url", dbtest.ServerURL()}, &stdout, &stderr)
+		"-ndjson-rows", "2000", "-push-rows", "2000", "-preload", "3000", "-freshness", "2s", "-freshness-rate", "2000", "-database-url", dbtest.ServerURL()}, &stdout, &stderr)
 	require.NoError(t, err, "stderr:\n%s", stderr.String())
 
 	out := strings.TrimSpace(stdout.String())
@@ -33,7 +33,9 @@ func TestSmoke(t *testing.T) {
 		"gorm_insert_rows_per_s", "e2e_insert_rows_per_s", "e2e_unchanged_rows_per_s", "e2e_update_rows_per_s",
 		"recalc_customers_per_s", "copy_pg_cpu_s", "e2e_insert_pg_cpu_s", "freshness_p50_ms", "freshness_p95_ms",
 		"ndjson_rows_per_s", "ndjson_x_e2e_insert", "recalc_worker_cpu_s", "recalc_pg_cpu_s", "rounds", "e2e_insert_x_copy",
-		"e2e_insert_pg_cpu_x_copy", "e2e_unchanged_x_raw"}
+		"e2e_insert_pg_cpu_x_copy", "e2e_unchanged_x_raw", "e2e_insert_rows_per_s_preloaded", "e2e_unchanged_rows_per_s_preloaded",
+		"e2e_update_rows_per_s_preloaded", "recalc_customers_per_s_preloaded", "invoices_table_mib_per_m_rows_preloaded",
+		"invoices_indexes_mib_per_m_rows_preloaded"}
 	var keys []string
 	for k, v := range got {
 		keys = append(keys, k)
@@ -53,6 +55,10 @@ func TestSmoke(t *testing.T) {
 	require.Regexp(t, `Freshness: .* [1-9][0-9]* probes: p50 `, out, "at least one probe saw its write")
 	require.Equal(t, 2.0, got["rounds"])
 	require.Regexp(t, `\n  round 2: COPY [0-9]+ rows/s; e2e insert [0-9.]+ x COPY`, out)
+	// Each preloaded round inserts rows of its own: the load tool checks the count after each.
+	require.Regexp(t, `Preloaded: 3000 invoices over 100000 customers .* then 2 rounds`, out)
+	require.Regexp(t, `\n  preloaded round 2, rows/s: insert [0-9]+; unchanged [0-9]+; update [0-9]+;`, out)
+	require.Regexp(t, `invoices: 9000 rows;`, out, "3,000 preloaded and 3,000 per round")
 }
 
 // TestRatiosPairPassesOfOneRound checks the arithmetic of -rounds on made-up passes: a ratio is

@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
@@ -72,7 +73,7 @@ func (b *bench) runPreloaded(ctx context.Context, srv *server, rows, changed []i
 	if err := b.settle(ctx); err != nil {
 		return err
 	}
-	if err := b.e2ePasses(ctx, srv, "e2e@preload", rows, changed); err != nil {
+	if err := b.preloadedRounds(ctx, srv, rows, changed); err != nil {
 		return err
 	}
 	queue := min(b.cfg.recalcCustomers, preloadCustomers)
@@ -87,6 +88,40 @@ func (b *bench) runPreloaded(ctx context.Context, srv *server, rows, changed []i
 	b.log("  recalc@preload drain: %d customers (%d preloaded, ~%d invoices each) in %.3f s = %.0f/s",
 		queued, queue, n/preloadCustomers, d.Seconds(), b.pre.drain.rate())
 	return b.tableSizes(ctx)
+}
+
+// preloadedRounds runs the e2e passes -rounds times on the preloaded table, as the empty table's
+// run, so that both sides of each ratio are a median round: one pass of a few seconds measured
+// the machine's mood as much as the table's size (one run's single preloaded insert cost the
+// server and PostgreSQL each about a quarter more CPU per row than the empty table's median).
+// Round r > 1 writes the rows under ids of its own (suffix "_r<r>"), so each insert inserts; the
+// table grows by -rows per round, 1% of 10M.
+func (b *bench) preloadedRounds(ctx context.Context, srv *server, rows, changed []invoice) error {
+	defer func() { b.round = 0 }()
+	for r := 1; r <= b.cfg.rounds; r++ {
+		b.round = r
+		ins, upd := rows, changed
+		if r > 1 {
+			suffix := "_r" + strconv.Itoa(r)
+			ins, upd = renamed(rows, suffix), renamed(changed, suffix)
+			if err := b.settle(ctx); err != nil {
+				return err
+			}
+		}
+		if err := b.e2ePasses(ctx, srv, "e2e@preload", ins, upd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// renamed returns a copy of rows whose ids end in suffix.
+func renamed(rows []invoice, suffix string) []invoice {
+	out := slices.Clone(rows)
+	for i := range out {
+		out[i].id += suffix
+	}
+	return out
 }
 
 // preload inserts the customers, then the invoices, a slice per statement on two connections,
@@ -246,7 +281,8 @@ func (b *bench) reportPreloaded(stdout io.Writer) {
 		return
 	}
 	perM := float64(p.totalRows) / 1e6
-	fmt.Fprintf(stdout, "\nPreloaded: %d invoices over %d customers loaded in %.0f s (untimed, SQL on the server), then:\n", p.rows, preloadCustomers, p.load.Seconds())
+	fmt.Fprintf(stdout, "\nPreloaded: %d invoices over %d customers loaded in %.0f s (untimed, SQL on the server), then %d rounds (rates: the median round):\n",
+		p.rows, preloadCustomers, p.load.Seconds(), b.cfg.rounds)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "pass\trows/s empty\trows/s preloaded\tx empty\ttarget")
 	for _, pass := range []string{"insert", "unchanged", "update"} {
@@ -258,6 +294,15 @@ func (b *bench) reportPreloaded(stdout io.Writer) {
 		fmt.Fprintf(tw, "recalc drain (customers/s)\t%.0f\t%.0f\t%.2f\t-\n", empty, full, full/empty)
 	}
 	_ = tw.Flush()
+	for round := 1; round <= b.cfg.rounds && b.cfg.rounds > 1; round++ {
+		fmt.Fprintf(stdout, "  preloaded round %d, rows/s:", round)
+		for _, pass := range []string{"insert", "unchanged", "update"} {
+			if r := b.inRound("e2e@preload", pass, round); r != nil {
+				fmt.Fprintf(stdout, " %s %.0f;", pass, r.rate())
+			}
+		}
+		fmt.Fprintln(stdout)
+	}
 	fmt.Fprintf(stdout, "invoices: %d rows; table %.0f MiB (%.1f MiB per million rows); indexes %.0f MiB (%.1f per million):",
 		p.totalRows, p.tableMiB, p.tableMiB/perM, p.indexesMiB(), p.indexesMiB()/perM)
 	for _, name := range slices.Sorted(maps.Keys(p.indexMiB)) {
