@@ -13,8 +13,8 @@
 // of the ratios within one round (rounds.go): a shared machine's speed moves too much between
 // passes minutes apart for one pass of each to compare.
 //
-// With -preload N it loads N invoices (untimed) and runs the e2e passes and the recalculation
-// drain again at that size.
+// With -preload N it loads N invoices (untimed) and runs the e2e passes (-rounds times, each
+// round on rows of its own) and the recalculation drain again at that size.
 //
 // With -recalc-backfill N it also drains N customers of 36 monthly invoices each (the shape of a
 // three-year import, every customer with a monthly MRR history) and times GET /data/mrr over the

@@ -26,7 +26,8 @@ func (r result) rate() float64 { return float64(r.rows) / r.dur.Seconds() }
 func (b *bench) add(r result) {
 	r.round = b.round
 	b.results = append(b.results, r)
-	b.log("  %s %s: %d in %.3f s = %.0f/s", r.method, r.pass, r.rows, r.dur.Seconds(), r.rate())
+	b.log("  %s %s: %d in %.3f s = %.0f/s; CPU s bench/server/pg %.2f / %.2f / %.2f", r.method, r.pass, r.rows, r.dur.Seconds(), r.rate(),
+		r.cpu.bench, r.cpu.server, r.cpu.pg)
 }
 
 // rate returns the rate of method's pass (its median round), 0 when it did not run.
