@@ -38,6 +38,14 @@ func BenchmarkUpsertHTTP(b *testing.B) {
 		}
 		b.ReportMetric(float64(1000*b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
+	b.Run("update", func(b *testing.B) {
+		bodies := []string{body("p", 100), body("p", 200)}
+		post(b, bodies[1])
+		for i := 0; b.Loop(); i++ {
+			post(b, bodies[i%2])
+		}
+		b.ReportMetric(float64(1000*b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
 	b.Run("insert", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			b.StopTimer()

@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -140,4 +141,43 @@ func TestBatchesShareNothing(t *testing.T) {
 	}
 	require.Equal(t, "cus_1", first[0].ID)
 	require.Equal(t, firstErrors, fmt.Sprint(first[0].Errors, first[2].Errors), "the first answer is untouched")
+}
+
+// TestTextArrivesAsSent writes text that an array parameter must carry intact (quotes,
+// backslashes, braces, "NULL", a right-to-left mark) through both statements that take arrays:
+// the insert of a few new rows and the upsert of changed ones. What is stored is what was sent.
+func TestTextArrivesAsSent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.DB(t)
+	acc, _ := accountWithSource(t, db, "odd-text")
+	svc := &ingest.Service{DB: db}
+	odd := []string{`q"uote`, `back\slash`, `\"`, "{a,b}", "NULL", " spaced ", "Zoë", "\u202e"}
+	customer := func(i int, name string) string {
+		return fmt.Sprintf(`{"id": %q, "data_source": "s", "name": %q, "company": %q}`, "cus_"+odd[i], name, odd[i])
+	}
+	invoice := func(i int, amount int) string {
+		return fmt.Sprintf(`{"id": %q, "data_source": "s", "customer_id": %q, "type": "one-time", "date": "2024-07-01T00:00:00Z",
+			"start_date": "2024-07-01T00:00:00Z", "end_date": "2024-07-01T00:00:00Z", "amount_cents": %d, "currency": "USD", "subscription_id": %q}`, "inv_"+odd[i], "cus_"+odd[i], amount, odd[i])
+	}
+	for pass, want := range []ingest.Status{ingest.Inserted, ingest.Updated} {
+		var customers, invoices []string
+		for i := range odd {
+			customers = append(customers, customer(i, fmt.Sprintf("%s %d", odd[i], pass)))
+			invoices = append(invoices, invoice(i, 100+pass))
+		}
+		res, err := svc.Customers(ctx, acc.ID, raws(customers...), ingest.Options{})
+		require.NoError(t, err)
+		require.Equal(t, slices.Repeat([]ingest.Status{want}, len(odd)), statuses(res), "customers, pass %d", pass)
+		res, err = svc.Invoices(ctx, acc.ID, raws(invoices...), ingest.Options{})
+		require.NoError(t, err)
+		require.Equal(t, slices.Repeat([]ingest.Status{want}, len(odd)), statuses(res), "invoices, pass %d", pass)
+		for i, s := range odd {
+			var name, company, invoiceCustomer, sub string
+			require.NoError(t, db.Gorm.Raw(`SELECT c.name, c.company, i.customer_id, i.subscription_id
+				FROM customers c JOIN invoices i ON i.account_id = c.account_id AND i.source_id = c.source_id AND i.customer_id = c.id
+				WHERE c.account_id = ? AND i.id = ?`, acc.ID, "inv_"+s).Row().Scan(&name, &company, &invoiceCustomer, &sub))
+			require.Equal(t, []string{fmt.Sprintf("%s %d", s, pass), s, "cus_" + s, s}, []string{name, company, invoiceCustomer, sub}, "row %d", i)
+		}
+	}
 }
