@@ -12,7 +12,9 @@
 //     gives each row's exact status even under concurrency (invoices found absent are first
 //     inserted on their own, so a new import locks nothing beforehand: by binary COPY when
 //     they are at least copyMinRows, which fails and runs the transaction again with an INSERT
-//     that leaves stored rows alone if one of them was stored after all), then one
+//     that leaves stored rows alone if one of them was stored after all; stored invoices go to
+//     an upsert that rewrites only those keeping their customer, and only the ones it leaves are
+//     read under lock for their previous customer before their own upsert), then one
 //     recalculation outbox row (invoices). References (customer, plan) are
 //     enforced by foreign keys; a batch they refuse runs again after looking them up, which names
 //     the bad rows. At most Writers write transactions of one account run at once (writers.go).

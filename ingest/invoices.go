@@ -24,6 +24,7 @@ var invoiceKind = &kind[validation.Invoice]{
 	},
 	check:     checkInvoiceReferences,
 	write:     writeInvoices,
+	writeKept: writeKeptInvoices,
 	insertNew: insertNewInvoices,
 	copyNew:   copyNewInvoices,
 	customer:  func(v *validation.Invoice) string { return v.CustomerID },
@@ -31,6 +32,10 @@ var invoiceKind = &kind[validation.Invoice]{
 
 func writeInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[validation.Invoice]) (models.Written, error) {
 	return models.UpsertInvoices(ctx, tx, account, source, now, invoiceColumns(rows))
+}
+
+func writeKeptInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[validation.Invoice]) (models.Written, error) {
+	return models.UpsertKeptInvoices(ctx, tx, account, source, now, invoiceColumns(rows))
 }
 
 func insertNewInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[validation.Invoice]) (models.Written, error) {

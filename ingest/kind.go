@@ -38,6 +38,10 @@ type kind[R any] struct {
 	// wraps models.ErrCopyRefused, when a row turns out stored or Citus refused the rows (see
 	// writeGroups); nil for kinds without it.
 	copyNew func(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[R]) (models.Written, error)
+	// writeKept is write for rows that keep their customer: it writes those and leaves the rows it
+	// would move to another customer stored, locked and unreturned (models.UpsertKeptInvoices).
+	// Set when customer is.
+	writeKept func(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, rows []*row[R]) (models.Written, error)
 	// customer returns the customer whose metrics a written row changes; nil for kinds that
 	// change no metrics.
 	customer func(*R) string

@@ -71,11 +71,12 @@ func writeGroups[R any](ctx context.Context, s *Service, k *kind[R], account uui
 
 // writeChunk writes one chunk of a source's changed rows in tx, sets their statuses, and returns
 // the customers whose metrics the write changed: for invoices, each written row's customer and,
-// for an invoice moved to another customer, the previous one too (read under lock before the
-// upsert, see models.LockInvoiceCustomers). Invoices the reads found absent are inserted first
-// by a statement that leaves stored rows alone (k.insertNew): a new row has no previous customer,
-// so an import of new invoices locks nothing beforehand; only the rows stored meanwhile join the
-// rows found stored in the lock and the upsert.
+// for an invoice moved to another customer, the previous one too. Invoices the reads found
+// absent are inserted first by a statement that leaves stored rows alone (k.insertNew): a new row
+// has no previous customer, so an import of new invoices locks nothing beforehand. The others go
+// to writeKept, which writes the rows that keep their customer; only the rows it leaves (moved or
+// unchanged, locked) have their previous customer read under that lock (models.
+// LockInvoiceCustomers) before the upsert.
 func writeChunk[R any](ctx context.Context, tx *gorm.DB, k *kind[R], account, source uuid.UUID, now time.Time, chunk []*row[R], useCopy bool) ([]recalc.CustomerKey, error) {
 	written, rest, err := insertNew(ctx, tx, k, account, source, now, chunk, useCopy)
 	if err != nil {
@@ -83,11 +84,7 @@ func writeChunk[R any](ctx context.Context, tx *gorm.DB, k *kind[R], account, so
 	}
 	var previous map[string]string
 	if k.customer != nil && len(rest) > 0 {
-		ids := make([]string, len(rest))
-		for i, r := range rest {
-			ids[i] = r.id
-		}
-		if previous, err = models.LockInvoiceCustomers(ctx, tx, account, source, ids); err != nil {
+		if rest, previous, err = writeKept(ctx, tx, k, account, source, now, rest, written); err != nil {
 			return nil, err
 		}
 	}
@@ -123,6 +120,39 @@ func writeChunk[R any](ctx context.Context, tx *gorm.DB, k *kind[R], account, so
 		}
 	}
 	return queue, nil
+}
+
+// writeKept writes rows with k.writeKept and adds what it wrote to written. It returns the rows
+// it left, each stored and locked, and the customer every stored row it saw belongs to before this
+// write: a row it rewrote kept its customer, and the rows it left have theirs read under the lock
+// (a moved invoice's previous customer is queued too).
+func writeKept[R any](ctx context.Context, tx *gorm.DB, k *kind[R], account, source uuid.UUID, now time.Time, rows []*row[R], written models.Written) ([]*row[R], map[string]string, error) {
+	kept, err := k.writeKept(ctx, tx, account, source, now, rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	maps.Copy(written, kept)
+	previous := make(map[string]string, len(rows))
+	var rest []*row[R]
+	var ids []string
+	for _, r := range rows {
+		inserted, ok := kept[r.id]
+		switch {
+		case !ok:
+			rest, ids = append(rest, r), append(ids, r.id)
+		case !inserted:
+			previous[r.id] = k.customer(r.val)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, previous, nil
+	}
+	moved, err := models.LockInvoiceCustomers(ctx, tx, account, source, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	maps.Copy(previous, moved)
+	return rest, previous, nil
 }
 
 // copyMinRows is the fewest new rows of a chunk written by COPY. A COPY takes two round trips

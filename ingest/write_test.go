@@ -181,3 +181,68 @@ func TestTextArrivesAsSent(t *testing.T) {
 		}
 	}
 }
+
+// A batch of changed invoices is written by an upsert that rewrites only the rows keeping their
+// customer; the rows it leaves (moved to another customer, or unchanged) are locked and read, then
+// upserted. Every row keeps its exact status, and a moved invoice's previous customer is queued.
+func TestMovedKeptAndUnchangedInOneBatch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := dbtest.DB(t)
+	acc, _ := accountWithSource(t, db, "moves")
+	svc := &ingest.Service{DB: db}
+	_, err := svc.Customers(ctx, acc.ID, raws(`{"id": "cus_a", "data_source": "s"}`, `{"id": "cus_b", "data_source": "s"}`,
+		`{"id": "cus_c", "data_source": "s"}`), ingest.Options{})
+	require.NoError(t, err)
+	invoice := func(i int, customer string, amount int) string {
+		return fmt.Sprintf(`{"id": "inv_%03d", "customer_id": %q, "data_source": "s", "type": "one-time",
+			"date": "2024-07-02T00:00:00Z", "amount_cents": %d, "currency": "USD",
+			"start_date": "2024-07-02T00:00:00Z", "end_date": "2024-07-02T00:00:00Z"}`, i, customer, amount)
+	}
+	// Stored: 0-89; 10, 51 and 70 under cus_c, the others under cus_a. None of 1-3, 10, 51 and 70
+	// is at a sampled position (i*100/16), so the batch below is taken for changed data.
+	moved := map[int]bool{10: true, 51: true, 70: true}
+	var first []string
+	for i := range 90 {
+		customer := "cus_a"
+		if moved[i] {
+			customer = "cus_c"
+		}
+		first = append(first, invoice(i, customer, 1500))
+	}
+	_, err = svc.Invoices(ctx, acc.ID, raws(first...), ingest.Options{})
+	require.NoError(t, err)
+	queued := func(customer string) (n int) {
+		require.NoError(t, db.SQL.QueryRow(`SELECT count(*) FROM recalc_outbox o WHERE account_id = $1
+			AND $2 = ANY (o.customer_ids)`, acc.ID, customer).Scan(&n))
+		return n
+	}
+	require.Equal(t, 1, queued("cus_c"))
+
+	batch := make([]string, 100)
+	want := make([]ingest.Status, 100)
+	for i := range batch {
+		switch {
+		case i >= 90:
+			batch[i], want[i] = invoice(i, "cus_a", 2500), ingest.Inserted
+		case i >= 1 && i <= 3:
+			batch[i], want[i] = first[i], ingest.Unchanged
+		case moved[i]:
+			batch[i], want[i] = invoice(i, "cus_b", 1500), ingest.Updated
+		default:
+			batch[i], want[i] = invoice(i, "cus_a", 2500), ingest.Updated
+		}
+	}
+	res, err := svc.Invoices(ctx, acc.ID, raws(batch...), ingest.Options{})
+	require.NoError(t, err)
+	require.Equal(t, want, statuses(res))
+	require.Equal(t, 2, queued("cus_c"), "the moved invoices' previous customer is queued")
+	require.Equal(t, 1, queued("cus_b"))
+
+	var onB, paid int
+	require.NoError(t, db.SQL.QueryRow(`SELECT count(*) FILTER (WHERE customer_id = 'cus_b'),
+		count(*) FILTER (WHERE customer_id = 'cus_a' AND amount_cents = 2500) FROM invoices WHERE account_id = $1`,
+		acc.ID).Scan(&onB, &paid))
+	require.Equal(t, 3, onB)
+	require.Equal(t, 100-3-3, paid, "every row but the unchanged and the moved ones has the new amount")
+}

@@ -15,10 +15,11 @@ ORDER BY id
 FOR UPDATE`
 
 // LockInvoiceCustomers locks, in the caller's transaction, the stored invoices of one source among
-// ids (sorted), and returns the customer each belongs to now. The write path calls it before
-// upserting those invoices: an invoice that moves to another customer changes the previous
-// customer's metrics too, and its previous customer is known exactly only under the lock (no other
-// writer can move it again before the transaction ends). Ids with no stored row are left out; one
+// ids (sorted), and returns the customer each belongs to now. The write path calls it for the
+// invoices UpsertKeptInvoices left (locked already), before upserting them: an invoice that
+// moves to another customer changes the previous customer's metrics too, and its previous
+// customer is known exactly only under the lock (no other writer can move it again before the
+// transaction ends). Ids with no stored row are left out; one
 // inserted meanwhile by another writer shows up as an update the caller has no previous customer
 // for, and the caller decides the batch again.
 //

@@ -97,16 +97,25 @@ FROM unnest($3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::bigint[],
     AS r(id, customer_id, type, date, amount_cents, currency, plan_id,
     subscription_id, start_date, end_date, quantity, discount, content_hash, raw_hash)`
 
-// upsertInvoicesSQL also restores an archived invoice, so an archived row is rewritten even when
-// its content is the same.
-const upsertInvoicesSQL = insertInvoicesSQL + `
+// updateInvoicesSQL rewrites a stored invoice with the row proposed for it; it also restores an
+// archived invoice, so an archived row is rewritten even when its content is the same.
+const updateInvoicesSQL = `
 ON CONFLICT (account_id, source_id, id) DO UPDATE SET
     customer_id = excluded.customer_id, type = excluded.type, date = excluded.date,
     amount_cents = excluded.amount_cents, currency = excluded.currency, plan_id = excluded.plan_id,
     subscription_id = excluded.subscription_id, start_date = excluded.start_date, end_date = excluded.end_date,
     quantity = excluded.quantity, discount = excluded.discount, content_hash = excluded.content_hash,
     raw_hash = excluded.raw_hash, updated_at = excluded.updated_at, archived_at = NULL
-WHERE t.content_hash <> excluded.content_hash OR t.archived_at IS NOT NULL
+WHERE (t.content_hash <> excluded.content_hash OR t.archived_at IS NOT NULL)`
+
+const upsertInvoicesSQL = insertInvoicesSQL + updateInvoicesSQL + `
+RETURNING t.id, t.xmax = 0`
+
+// upsertKeptInvoicesSQL rewrites only stored invoices that stay with their customer. ON CONFLICT
+// DO UPDATE locks every conflicting row, also one its WHERE leaves alone: the rows it does not
+// return are locked all the same, stored, and either unchanged or moved to another customer.
+const upsertKeptInvoicesSQL = insertInvoicesSQL + updateInvoicesSQL + `
+    AND t.customer_id = excluded.customer_id
 RETURNING t.id, t.xmax = 0`
 
 // insertNewInvoicesSQL inserts the rows no row is stored under and leaves the others alone
@@ -118,6 +127,16 @@ RETURNING t.id, true`
 // UpsertInvoices writes invoices of one source in one statement.
 func UpsertInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, v InvoiceColumns) (Written, error) {
 	return invoices(ctx, tx, upsertInvoicesSQL, account, source, now, v)
+}
+
+// UpsertKeptInvoices is UpsertInvoices for the invoices a write does not move to another
+// customer: it inserts the rows with no stored row, rewrites the stored rows that differ and keep
+// their customer, and returns those. The rows it leaves out are stored and locked until the
+// transaction ends, with their customer as stored: unchanged ones, and the moved ones, whose
+// previous customer the write path then reads under that lock (LockInvoiceCustomers) before it
+// upserts them. A write that moves nothing thus locks and reads nothing beforehand.
+func UpsertKeptInvoices(ctx context.Context, tx *gorm.DB, account, source uuid.UUID, now time.Time, v InvoiceColumns) (Written, error) {
+	return invoices(ctx, tx, upsertKeptInvoicesSQL, account, source, now, v)
 }
 
 // InsertNewInvoices inserts, in one statement, the invoices of one source that have no stored row
