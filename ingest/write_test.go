@@ -12,6 +12,14 @@ import (
 	"invoice-ingest/models/dbtest"
 )
 
+// oneTimeInvoice is invoice inv_<i> (three digits) of customer in source "s": a one-time charge
+// of amount cents.
+func oneTimeInvoice(i int, customer string, amount int) string {
+	return fmt.Sprintf(`{"id": "inv_%03d", "customer_id": %q, "data_source": "s", "type": "one-time",
+		"date": "2024-07-02T00:00:00Z", "amount_cents": %d, "currency": "USD",
+		"start_date": "2024-07-02T00:00:00Z", "end_date": "2024-07-02T00:00:00Z"}`, i, customer, amount)
+}
+
 // A large batch whose sampled rows are all new is inserted without locking stored rows first;
 // the few rows of it that are stored (here moved to another customer) still answer updated, and
 // their previous customer is still queued for recalculation.
@@ -25,11 +33,7 @@ func TestNewRowsAmongStoredOnesKeepExactStatuses(t *testing.T) {
 		`{"id": "cus_b", "data_source": "s", "name": "B"}`), ingest.Options{})
 	require.NoError(t, err)
 	require.Equal(t, []ingest.Status{ingest.Inserted, ingest.Inserted}, statuses(customers))
-	invoice := func(i int, customer string) string {
-		return fmt.Sprintf(`{"id": "inv_%03d", "customer_id": %q, "data_source": "s", "type": "one-time",
-			"date": "2024-07-02T00:00:00Z", "amount_cents": 1500, "currency": "USD",
-			"start_date": "2024-07-02T00:00:00Z", "end_date": "2024-07-02T00:00:00Z"}`, i, customer)
-	}
+	invoice := func(i int, customer string) string { return oneTimeInvoice(i, customer, 1500) }
 	// Rows 10, 51 and 90 are stored under cus_a; none of them is at a sampled position (i*100/16).
 	stored := []int{10, 51, 90}
 	var first []string
@@ -194,11 +198,7 @@ func TestMovedKeptAndUnchangedInOneBatch(t *testing.T) {
 	_, err := svc.Customers(ctx, acc.ID, raws(`{"id": "cus_a", "data_source": "s"}`, `{"id": "cus_b", "data_source": "s"}`,
 		`{"id": "cus_c", "data_source": "s"}`), ingest.Options{})
 	require.NoError(t, err)
-	invoice := func(i int, customer string, amount int) string {
-		return fmt.Sprintf(`{"id": "inv_%03d", "customer_id": %q, "data_source": "s", "type": "one-time",
-			"date": "2024-07-02T00:00:00Z", "amount_cents": %d, "currency": "USD",
-			"start_date": "2024-07-02T00:00:00Z", "end_date": "2024-07-02T00:00:00Z"}`, i, customer, amount)
-	}
+	invoice := oneTimeInvoice
 	// Stored: 0-89; 10, 51 and 70 under cus_c, the others under cus_a. None of 1-3, 10, 51 and 70
 	// is at a sampled position (i*100/16), so the batch below is taken for changed data.
 	moved := map[int]bool{10: true, 51: true, 70: true}
