@@ -14,7 +14,7 @@ import (
 // streamWriters is how many chunks of one stream may have their write transactions open at
 // once. One stream then uses as many PostgreSQL backends as that many clients would; its chunks
 // still commit in input order. Each transaction also takes one of the account's writer slots
-// (ingest.Service.Writers), so more than those would only wait.
+// (ingest.Service.Writers), so a stream leaves the account's other slots to its other clients.
 const streamWriters = 2
 
 // chunkLocks numbers the chunks of every stream of this process for their advisory locks (see

@@ -11,10 +11,11 @@ import (
 //
 // Concurrent writers of one account contend in PostgreSQL for the same rows and pages: every
 // invoice's foreign-key check share-locks its customer and plan, so writers holding locks on the
-// same customers turn them into multixacts, and they meet on the same index pages. On a busy
-// server that contention costs PostgreSQL far more CPU per row than the writes themselves (README,
-// Performance); a writer waiting here costs nothing, and its reads, parsing and comparing still
-// run at once with the other batches'. Accounts do not share rows, so each has its own bound.
+// same customers turn them into multixacts, and they meet on the same index pages. Past a few
+// writers that contention costs PostgreSQL more CPU per row than the writes themselves
+// (docs/performance.md); a writer waiting here costs nothing, and its reads, parsing and
+// comparing still run at once with the other batches'. Accounts do not share rows, so each has
+// its own bound.
 type writers struct {
 	mu sync.Mutex
 	by map[uuid.UUID]*writerSlots
