@@ -50,7 +50,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.recalcWorkers, "recalc-workers", 2, "RECALC_WORKERS of the worker process that drains the queue")
 	fs.IntVar(&c.recalcBackfill, "recalc-backfill", 0, "customers with 36 monthly invoices each, drained by the worker, then GET /data/mrr timed over them (0 = skip)")
 	fs.IntVar(&c.mrrRequests, "mrr-requests", 20, "timed GET /data/mrr requests (36 months, whole account) after the -recalc-backfill drain")
-	fs.IntVar(&c.ndjsonRows, "ndjson-rows", 0, "rows of one streamed NDJSON request to a fresh server, sent -rounds times, each after a 4-client insert of -rows rows (0 = skip)")
+	fs.IntVar(&c.ndjsonRows, "ndjson-rows", 0, "rows of one streamed NDJSON request to a fresh server, sent -rounds times, each after a 4-client insert of as many rows (0 = skip)")
 	fs.IntVar(&c.pushRows, "push-rows", 0, "rows of an NDJSON and a CSV file pushed by `invoice-ingest push` against the e2e server (0 = skip)")
 	fs.IntVar(&c.preload, "preload", 0, "load this many invoices over 100,000 customers (untimed), then run the e2e passes and the recalculation drain again at that size (0 = skip)")
 	fs.DurationVar(&c.freshness, "freshness", 10*time.Second, "how long to measure write-to-fresh-metrics delay under steady load (0 = skip)")
