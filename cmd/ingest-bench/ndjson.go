@@ -18,14 +18,14 @@ import (
 // -rounds times, each round right after a 4-client JSON insert of as many rows on the same server
 // (method e2e@stream), and compares the two within the round: a stream takes half a minute, and
 // this kind of shared machine changes speed by a third within minutes (one stream compared with
-// the e2e rounds of several minutes before measured the machine as much as the stream). The
-// insert writes as many rows as the stream because a million rows cost PostgreSQL more per row
-// than a hundred thousand (they outgrow shared_buffers and run into a checkpoint): against the
-// -rows insert, the stream was measured against a smaller job. The body
-// is written to a file before the clock starts, as the e2e passes encode their bodies before
-// theirs, and sent from it, so it is never held in memory; the answer is read line by line while
-// the body is still being sent (the server answers each 1,000-row chunk as it commits). It
-// reports rows/s, the CPU the stream cost each party and the server's peak RSS.
+// the e2e rounds of several minutes before measured the machine as much as the stream). The insert
+// writes as many rows as the stream because a million rows cost PostgreSQL more per row than a
+// hundred thousand (they outgrow shared_buffers and run into a checkpoint): against the -rows
+// insert, the stream was measured against a smaller job. The body is written to a file before the
+// clock starts, as the e2e passes encode their bodies before theirs, and sent from it, so it is
+// never held in memory; the answer is read line by line while the body is still being sent (the
+// server answers each 1,000-row chunk as it commits). It reports rows/s, the CPU the stream cost
+// each party and the server's peak RSS.
 func (b *bench) runNDJSON(ctx context.Context) error {
 	n := b.cfg.ndjsonRows
 	if n == 0 {
